@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers (arrows point down only):
+//   swiftnas (CLI) → NASExperiment → NASStrategies / NASEstimators / NASSpaces / NASBench
+//   → NASData → NASNN → NASTensor → (COpenBLAS, CKernels)
+let package = Package(
+    name: "SwiftNAS",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "swiftnas", targets: ["swiftnas"]),
+        .library(name: "SwiftNAS", targets: ["NASTensor", "NASNN", "NASData", "NASSpaces", "NASBench",
+                                             "NASStrategies", "NASEstimators", "NASExperiment"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // Hot non-GEMM kernels in C with runtime CPU dispatch (target_clones), no unsafe flags.
+        .target(name: "CKernels", path: "Sources/CKernels"),
+        .target(name: "NASTensor", dependencies: ["COpenBLAS", "CKernels"]),
+        .target(name: "NASNN", dependencies: ["NASTensor"]),
+        .target(name: "NASData", dependencies: ["NASTensor", "CZlib"]),
+        .target(name: "NASSpaces", dependencies: ["NASNN"]),
+        .target(name: "NASBench", dependencies: ["NASSpaces"]),
+        .target(name: "NASEstimators", dependencies: ["NASSpaces", "NASBench", "NASData", "NASNN"]),
+        .target(name: "NASStrategies", dependencies: ["NASSpaces", "NASEstimators"]),
+        .target(name: "NASExperiment", dependencies: [
+            "NASStrategies", "NASEstimators", "NASSpaces", "NASBench",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .executableTarget(name: "swiftnas", dependencies: [
+            "NASExperiment", "NASNN", "NASData",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .testTarget(name: "NASTensorTests", dependencies: ["NASTensor"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NASNNTests", dependencies: ["NASNN", "NASData"]),
+        .testTarget(name: "NASDataTests", dependencies: ["NASData"]),
+        .testTarget(name: "NASSpacesTests", dependencies: ["NASSpaces", "NASBench"]),
+        .testTarget(name: "NASStrategiesTests", dependencies: ["NASStrategies", "NASBench", "NASSpaces"]),
+        .testTarget(name: "NASExperimentTests", dependencies: ["NASExperiment", "NASStrategies", "NASBench", "NASSpaces"]),
+    ]
+)

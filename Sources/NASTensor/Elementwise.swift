@@ -1,0 +1,175 @@
+import Foundation
+
+// Binary elementwise ops with broadcasting, each with its backward.
+
+private func binaryKernel(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+    if a.shape == b.shape {
+        let out = Tensor(uninitializedShape: a.shape)
+        let pa = a.data, pb = b.data, po = out.data
+        for i in 0..<a.count { po[i] = f(pa[i], pb[i]) }
+        return out
+    }
+    let shape = broadcastShape(a.shape, b.shape)
+    let out = Tensor(uninitializedShape: shape)
+    let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
+    let pa = a.data, pb = b.data, po = out.data
+    forEachBroadcastRun(shape, sa, sb) { o, oa, ob, n, stepA, stepB in
+        if stepA == 1 && stepB == 0 {
+            let y = pb[ob]
+            for i in 0..<n { po[o + i] = f(pa[oa + i], y) }
+        } else if stepA == 0 && stepB == 1 {
+            let x = pa[oa]
+            for i in 0..<n { po[o + i] = f(x, pb[ob + i]) }
+        } else {
+            for i in 0..<n { po[o + i] = f(pa[oa + i * stepA], pb[ob + i * stepB]) }
+        }
+    }
+    return out
+}
+
+public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
+    binaryKernel(a, b, +).recorded("add", [a, b]) { g in
+        [a.requiresGrad ? g.sumToShape(a.shape) : nil, b.requiresGrad ? g.sumToShape(b.shape) : nil]
+    }
+}
+
+public func sub(_ a: Tensor, _ b: Tensor) -> Tensor {
+    binaryKernel(a, b, -).recorded("sub", [a, b]) { g in
+        [a.requiresGrad ? g.sumToShape(a.shape) : nil,
+         b.requiresGrad ? neg(g).sumToShape(b.shape) : nil]
+    }
+}
+
+public func mul(_ a: Tensor, _ b: Tensor) -> Tensor {
+    binaryKernel(a, b, *).recorded("mul", [a, b]) { g in
+        [a.requiresGrad ? mul(g, b).sumToShape(a.shape) : nil,
+         b.requiresGrad ? mul(g, a).sumToShape(b.shape) : nil]
+    }
+}
+
+public func div(_ a: Tensor, _ b: Tensor) -> Tensor {
+    binaryKernel(a, b, /).recorded("div", [a, b]) { g in
+        [a.requiresGrad ? div(g, b).sumToShape(a.shape) : nil,
+         b.requiresGrad ? neg(div(mul(g, a), mul(b, b))).sumToShape(b.shape) : nil]
+    }
+}
+
+/// Elementwise maximum; the gradient goes to `a` where `a >= b`, else to `b`.
+public func maximum(_ a: Tensor, _ b: Tensor) -> Tensor {
+    binaryKernel(a, b, { Swift.max($0, $1) }).recorded("maximum", [a, b]) { g in
+        let takeA = binaryKernel(a, b) { $0 >= $1 ? 1 : 0 }
+        let takeB = unaryKernel(takeA) { 1 - $0 }
+        return [a.requiresGrad ? mul(g, takeA).sumToShape(a.shape) : nil,
+                b.requiresGrad ? mul(g, takeB).sumToShape(b.shape) : nil]
+    }
+}
+
+public func + (a: Tensor, b: Tensor) -> Tensor { add(a, b) }
+public func - (a: Tensor, b: Tensor) -> Tensor { sub(a, b) }
+public func * (a: Tensor, b: Tensor) -> Tensor { mul(a, b) }
+public func / (a: Tensor, b: Tensor) -> Tensor { div(a, b) }
+public func + (a: Tensor, s: Float) -> Tensor { addScalar(a, s) }
+public func - (a: Tensor, s: Float) -> Tensor { addScalar(a, -s) }
+public func * (a: Tensor, s: Float) -> Tensor { scale(a, s) }
+public func * (s: Float, a: Tensor) -> Tensor { scale(a, s) }
+public func / (a: Tensor, s: Float) -> Tensor { scale(a, 1 / s) }
+public prefix func - (a: Tensor) -> Tensor { neg(a) }
+
+// Unary elementwise ops.
+
+func unaryKernel(_ a: Tensor, _ f: (Float) -> Float) -> Tensor {
+    let out = Tensor(uninitializedShape: a.shape)
+    let pa = a.data, po = out.data
+    for i in 0..<a.count { po[i] = f(pa[i]) }
+    return out
+}
+
+/// out[i] = f(a[i], b[i]) for two same-shape tensors, outside autograd.
+func zipKernel(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+    precondition(a.count == b.count)
+    let out = Tensor(uninitializedShape: a.shape)
+    let pa = a.data, pb = b.data, po = out.data
+    for i in 0..<a.count { po[i] = f(pa[i], pb[i]) }
+    return out
+}
+
+public func neg(_ a: Tensor) -> Tensor {
+    unaryKernel(a) { -$0 }.recorded("neg", [a]) { g in [neg(g)] }
+}
+
+public func scale(_ a: Tensor, _ s: Float) -> Tensor {
+    unaryKernel(a) { $0 * s }.recorded("scale", [a]) { g in [scale(g, s)] }
+}
+
+public func addScalar(_ a: Tensor, _ s: Float) -> Tensor {
+    unaryKernel(a) { $0 + s }.recorded("addScalar", [a]) { g in [g] }
+}
+
+public func exp(_ a: Tensor) -> Tensor {
+    let out = unaryKernel(a) { Foundation.exp($0) }
+    return out.recorded("exp", [a]) { g in [zipKernel(g, out, *)] }
+}
+
+public func log(_ a: Tensor) -> Tensor {
+    unaryKernel(a) { Foundation.log($0) }.recorded("log", [a]) { g in [zipKernel(g, a, /)] }
+}
+
+public func sqrt(_ a: Tensor) -> Tensor {
+    let out = unaryKernel(a) { $0.squareRoot() }
+    return out.recorded("sqrt", [a]) { g in [zipKernel(g, out) { $0 * 0.5 / $1 }] }
+}
+
+public func pow(_ a: Tensor, _ p: Float) -> Tensor {
+    unaryKernel(a) { Foundation.pow($0, p) }.recorded("pow", [a]) { g in
+        [zipKernel(g, a) { $0 * p * Foundation.pow($1, p - 1) }]
+    }
+}
+
+public func abs(_ a: Tensor) -> Tensor {
+    unaryKernel(a) { Swift.abs($0) }.recorded("abs", [a]) { g in
+        [zipKernel(g, a) { $1 > 0 ? $0 : ($1 < 0 ? -$0 : 0) }]
+    }
+}
+
+public func relu(_ a: Tensor) -> Tensor {
+    let out = unaryKernel(a) { $0 > 0 ? $0 : 0 }
+    return out.recorded("relu", [a]) { g in [zipKernel(g, out) { $1 > 0 ? $0 : 0 }] }
+}
+
+public func sigmoid(_ a: Tensor) -> Tensor {
+    let out = unaryKernel(a) { 1 / (1 + Foundation.exp(-$0)) }
+    return out.recorded("sigmoid", [a]) { g in [zipKernel(g, out) { $0 * $1 * (1 - $1) }] }
+}
+
+public func tanh(_ a: Tensor) -> Tensor {
+    let out = unaryKernel(a) { Foundation.tanh($0) }
+    return out.recorded("tanh", [a]) { g in [zipKernel(g, out) { $0 * (1 - $1 * $1) }] }
+}
+
+/// SiLU (swish): x·σ(x).
+public func silu(_ a: Tensor) -> Tensor {
+    unaryKernel(a) { $0 / (1 + Foundation.exp(-$0)) }.recorded("silu", [a]) { g in
+        [zipKernel(g, a) { gy, x in
+            let s = 1 / (1 + Foundation.exp(-x))
+            return gy * s * (1 + x * (1 - s))
+        }]
+    }
+}
+
+/// GELU, exact erf form (PyTorch's default `approximate='none'`).
+public func gelu(_ a: Tensor) -> Tensor {
+    let invSqrt2: Float = 0.70710678118654752
+    let invSqrt2Pi: Float = 0.3989422804014327
+    return unaryKernel(a) { 0.5 * $0 * (1 + erf($0 * invSqrt2)) }.recorded("gelu", [a]) { g in
+        [zipKernel(g, a) { gy, x in
+            gy * (0.5 * (1 + erf(x * invSqrt2)) + x * invSqrt2Pi * Foundation.exp(-0.5 * x * x))
+        }]
+    }
+}
+
+/// Clamps values to [low, high]; the gradient passes where the value was inside.
+public func clamp(_ a: Tensor, min low: Float, max high: Float) -> Tensor {
+    unaryKernel(a) { Swift.min(Swift.max($0, low), high) }.recorded("clamp", [a]) { g in
+        [zipKernel(g, a) { $1 >= low && $1 <= high ? $0 : 0 }]
+    }
+}
