@@ -1,0 +1,67 @@
+import Foundation
+import XCTest
+import NASSpaces
+import NASBench
+
+final class NB201TableTests: XCTestCase {
+    func testValuesAndOptimum() throws {
+        let table = try SharedTable.require()
+        let (best, value) = table.best(by: .natsC10Test200)
+        XCTAssertEqual(table.index(of: best), 6_111)
+        XCTAssertEqual(value, 94.37333333333333)
+        XCTAssertEqual(table.value(.nb201C10ValidValid12, for: best), 84.3840000012207)
+        XCTAssertEqual(table.value(.paramsM, for: best), 1.073466)
+        // The 341 disconnected cells have no NASWOT score.
+        XCTAssertEqual(table.column(.naswotScoreV1).filter(\.isNaN).count, 341)
+        XCTAssertNil(table.value(.naswotScoreV1, for: NB201Cell(code: 0)))
+    }
+
+    func testEstimatorChargesEpochsAndRejectsOtherFidelities() throws {
+        let estimator = NB201TabularEstimator(table: try SharedTable.require())
+        let cell = try NB201Cell(parsing: "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|")
+        let e12 = try estimator.evaluate(cell, fidelity: Fidelity(epochs: 12))
+        XCTAssertEqual(e12.cost, 12)
+        XCTAssertEqual(e12.metrics[Objective(metric: "nb201_c10valid_valid_12").metric(at: Fidelity(epochs: 12))], 84.3840000012207)
+        let e200 = try estimator.evaluate(cell, fidelity: Fidelity(epochs: 200))
+        XCTAssertEqual(e200.cost, 200)
+        XCTAssertEqual(e200.metrics[Objective(metric: "nb201_c10valid_valid_12").metric(at: Fidelity(epochs: 200))], 91.60666665039064)
+        XCTAssertThrowsError(try estimator.evaluate(cell, fidelity: Fidelity(epochs: 50))) { error in
+            XCTAssertEqual(error as? EstimatorError,
+                           .unsupportedFidelity(Fidelity(epochs: 50), available: estimator.fidelities))
+        }
+    }
+
+    func testMissingAndMalformedFilesGetClearErrors() throws {
+        XCTAssertThrowsError(try NB201Table(contentsOf: "/nonexistent/nb201.csv")) { error in
+            XCTAssertEqual(error as? NB201TableError, .fileNotFound(path: "/nonexistent/nb201.csv"))
+            XCTAssertTrue("\(error)".contains("/nonexistent/nb201.csv"))
+        }
+        XCTAssertThrowsError(try NB201Table(csv: Data("a,b,c\n1,2,3\n".utf8))) { error in
+            XCTAssertEqual(error as? NB201TableError,
+                           .badHeader(path: "<memory>", column: 0, found: "a", expected: "arch_index"))
+        }
+        let header = NB201Column.header.joined(separator: ",")
+        let badNumber = header + "\n0,|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,000000,#,x"
+            + String(repeating: ",1", count: 13) + "\n"
+        XCTAssertThrowsError(try NB201Table(csv: Data(badNumber.utf8))) { error in
+            XCTAssertEqual("\(error)", "<memory>, line 2: nats_c10_test_200 is 'x', not a number")
+        }
+        let badArch = header + "\n0,|none~0|+|none~0|none~1|+|none~0|none~1|zero~2|,000000,#" + String(repeating: ",1", count: 14)
+        XCTAssertThrowsError(try NB201Table(csv: Data(badArch.utf8))) { error in
+            XCTAssertTrue("\(error)".contains("line 2: arch_str"), "\(error)")
+            XCTAssertTrue("\(error)".contains("'zero' at position 41"), "\(error)")
+        }
+        let short = header + "\n0,|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,000000,#" + String(repeating: ",1", count: 14) + "\n"
+        XCTAssertThrowsError(try NB201Table(csv: Data(short.utf8))) { error in
+            XCTAssertEqual(error as? NB201TableError, .wrongRowCount(path: "<memory>", found: 1))
+        }
+    }
+
+    func testPathResolutionPrefersTheFlagOverTheEnvironment() throws {
+        XCTAssertEqual(try NB201Table.resolvePath(explicit: "a.csv", environment: ["SWIFTNAS_NB201": "b.csv"]), "a.csv")
+        XCTAssertEqual(try NB201Table.resolvePath(explicit: nil, environment: ["SWIFTNAS_NB201": "b.csv"]), "b.csv")
+        XCTAssertThrowsError(try NB201Table.resolvePath(explicit: nil, environment: [:])) { error in
+            XCTAssertEqual(error as? NB201TableError, .noPath)
+        }
+    }
+}
