@@ -79,6 +79,8 @@ public func conv2d(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil, _ o: Conv
             }
         }
     }
+    // The kernels read dwWeight through a raw pointer: keep its storage alive until they finish.
+    withExtendedLifetime(dwWeight) {}
     if let bias {
         precondition(bias.count == cout, "conv2d bias has \(bias.count) values for \(cout) channels")
         let pb = bias.data, po = out.data
@@ -126,6 +128,8 @@ public func conv2d(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil, _ o: Conv
                 }
             }
         }
+        // Captures dwWeight so the backward's raw pointer to it stays valid (it was freed otherwise).
+        withExtendedLifetime(dwWeight) {}
         var gw: Tensor? = nil
         if weight.requiresGrad {
             let sum = Tensor(uninitializedShape: partials[0].shape)

@@ -1,0 +1,396 @@
+import Foundation
+import XCTest
+@testable import NASTensor
+
+/// Finite-difference checks of every differentiable op's backward (see `gradientMismatches`).
+final class GradientCheckTests: XCTestCase {
+    private var rng = SeededGenerator(seed: 1)
+
+    override func setUp() {
+        super.setUp()
+        rng = SeededGenerator(seed: 20_240_601)
+    }
+
+    // MARK: Checker self-test
+
+    /// An op whose backward is deliberately wrong must be reported; the same op with the right
+    /// backward must pass. Guards against a checker that silently accepts anything.
+    func testCheckerCatchesWrongBackward() {
+        func cube(_ a: Tensor, wrong: Bool) -> Tensor {
+            unaryKernel(a) { $0 * $0 * $0 }.recorded("cube", [a]) { g in
+                [zipKernel(g, a) { gy, x in gy * (wrong ? 2 * x * x : 3 * x * x) }]
+            }
+        }
+        let x = randn([2, 3], &rng)
+        XCTAssertEqual(gradientMismatches([x]) { cube($0[0], wrong: false) }, [])
+        XCTAssertFalse(gradientMismatches([x]) { cube($0[0], wrong: true) }.isEmpty)
+        // A gradient that is off in a single element is caught too.
+        let wrongOne = gradientMismatches([x]) { v in
+            unaryKernel(v[0]) { $0 * $0 }.recorded("square", [v[0]]) { g in
+                let t = zipKernel(g, v[0]) { gy, x in 2 * x * gy }
+                t.data[4] += 0.05
+                return [t]
+            }
+        }
+        XCTAssertEqual(wrongOne.count, 1)
+        // A missing gradient is reported.
+        XCTAssertFalse(gradientMismatches([x]) { v in
+            unaryKernel(v[0]) { $0 * 2 }.recorded("noGrad", [v[0]]) { _ in [nil] }
+        }.isEmpty)
+    }
+
+    // MARK: Binary elementwise with broadcasting
+
+    private let broadcastPairs: [([Int], [Int])] = [
+        ([2, 3], [2, 3]),
+        ([2, 3], [3]),
+        ([3], [2, 3]),
+        ([2, 1, 4], [3, 1]),
+        ([2, 3, 4], [1, 3, 1]),
+        ([4, 1], [1, 5]),
+        ([2, 3], []),
+        ([1], [2, 2]),
+    ]
+
+    func testAddBroadcast() {
+        for (sa, sb) in broadcastPairs {
+            assertGradients("add \(sa) \(sb)", [randn(sa, &rng), randn(sb, &rng)]) { add($0[0], $0[1]) }
+            assertGradients("+ \(sa) \(sb)", [randn(sa, &rng), randn(sb, &rng)]) { $0[0] + $0[1] }
+        }
+    }
+
+    func testSubBroadcast() {
+        for (sa, sb) in broadcastPairs {
+            assertGradients("sub \(sa) \(sb)", [randn(sa, &rng), randn(sb, &rng)]) { $0[0] - $0[1] }
+        }
+    }
+
+    func testMulBroadcast() {
+        for (sa, sb) in broadcastPairs {
+            assertGradients("mul \(sa) \(sb)", [randn(sa, &rng), randn(sb, &rng)]) { $0[0] * $0[1] }
+        }
+    }
+
+    func testDivBroadcast() {
+        for (sa, sb) in broadcastPairs {
+            assertGradients("div \(sa) \(sb)", [randn(sa, &rng), randSigned(sb, &rng, 0.7, 2)]) { $0[0] / $0[1] }
+        }
+    }
+
+    func testMaximumBroadcast() {
+        // b = a + offset with |offset| ≥ 0.1 keeps every pair away from the tie.
+        let a = randn([2, 3], &rng)
+        let b = a + randSigned([2, 3], &rng, 0.1, 1)
+        assertGradients("maximum same shape", [a, b.detach()]) { maximum($0[0], $0[1]) }
+        let c = awayFrom(randn([2, 3, 4], &rng), [-0.3, 0.2, 0.5], margin: 0.05)
+        let d = Tensor(shape: [3, 1], data: [-0.3, 0.2, 0.5])
+        assertGradients("maximum broadcast", [c, d]) { maximum($0[0], $0[1]) }
+    }
+
+    func testSameInputTwice() {
+        // x used on both sides: gradients from both operands must accumulate.
+        assertGradients("x*x + x/(x*x+1)", [randn([3, 2], &rng)]) { v in
+            let x = v[0]
+            return x * x + x / (x * x + 1)
+        }
+        assertGradients("diamond", [randn([2, 3], &rng)]) { v in
+            let h = tanh(v[0])
+            return exp(h) * h - sigmoid(h) + h.sum(axes: [1], keepDims: true) * v[0]
+        }
+    }
+
+    // MARK: Scalar ops and unary ops
+
+    func testScalarOps() {
+        assertGradients("a + s", [randn([2, 3], &rng)]) { $0[0] + 1.5 }
+        assertGradients("a - s", [randn([2, 3], &rng)]) { $0[0] - 0.25 }
+        assertGradients("a * s", [randn([2, 3], &rng)]) { $0[0] * -1.7 }
+        assertGradients("s * a", [randn([2, 3], &rng)]) { 3 * $0[0] }
+        assertGradients("a / s", [randn([2, 3], &rng)]) { $0[0] / 4 }
+        assertGradients("scale", [randn([2, 3], &rng)]) { scale($0[0], 0.3) }
+        assertGradients("addScalar", [randn([2, 3], &rng)]) { addScalar($0[0], -2) }
+        assertGradients("neg", [randn([2, 3], &rng)]) { neg($0[0]) }
+        assertGradients("prefix -", [randn([2, 3], &rng)]) { -$0[0] }
+    }
+
+    func testExpLogSqrt() {
+        assertGradients("exp", [randn([2, 4], &rng)]) { exp($0[0]) }
+        assertGradients("log", [randu([2, 4], &rng, 0.5, 3)]) { log($0[0]) }
+        assertGradients("sqrt", [randu([2, 4], &rng, 0.5, 3)]) { sqrt($0[0]) }
+    }
+
+    func testPow() {
+        assertGradients("pow 3", [randn([2, 4], &rng)]) { pow($0[0], 3) }
+        assertGradients("pow 2", [randn([2, 4], &rng)]) { pow($0[0], 2) }
+        assertGradients("pow 0.5", [randu([2, 4], &rng, 0.5, 2)]) { pow($0[0], 0.5) }
+        assertGradients("pow -1.5", [randu([2, 4], &rng, 0.5, 2)]) { pow($0[0], -1.5) }
+    }
+
+    func testPiecewise() {
+        assertGradients("abs", [awayFrom(randn([3, 4], &rng), [0])]) { abs($0[0]) }
+        assertGradients("relu", [awayFrom(randn([3, 4], &rng), [0])]) { relu($0[0]) }
+        assertGradients("clamp", [awayFrom(randn([3, 4], &rng), [-0.5, 0.5])]) { clamp($0[0], min: -0.5, max: 0.5) }
+    }
+
+    func testSmoothActivations() {
+        assertGradients("sigmoid", [randn([3, 4], &rng, std: 2)]) { sigmoid($0[0]) }
+        assertGradients("tanh", [randn([3, 4], &rng)]) { tanh($0[0]) }
+        assertGradients("silu", [randn([3, 4], &rng, std: 2)]) { silu($0[0]) }
+        assertGradients("gelu", [randn([3, 4], &rng, std: 2)]) { gelu($0[0]) }
+    }
+
+    // MARK: Reductions
+
+    func testSum() {
+        assertGradients("sum all", [randn([2, 3, 4], &rng)]) { $0[0].sum() }
+        assertGradients("sum axis 1", [randn([2, 3, 4], &rng)]) { $0[0].sum(axes: [1]) }
+        assertGradients("sum axes 0,2 keepDims", [randn([2, 3, 4], &rng)]) { $0[0].sum(axes: [0, 2], keepDims: true) }
+        assertGradients("sum axis -1", [randn([2, 3, 4], &rng)]) { $0[0].sum(axes: [-1]) }
+        assertGradients("sum axes 0,1 keepDims", [randn([2, 3, 4], &rng)]) { $0[0].sum(axes: [0, 1], keepDims: true) }
+    }
+
+    func testMean() {
+        assertGradients("mean all", [randn([2, 3, 4], &rng)]) { $0[0].mean() }
+        assertGradients("mean axis 1", [randn([2, 3, 4], &rng)]) { $0[0].mean(axes: [1]) }
+        assertGradients("mean axes 0,2 keepDims", [randn([2, 3, 4], &rng)]) { $0[0].mean(axes: [0, 2], keepDims: true) }
+        assertGradients("mean axis -1 keepDims", [randn([2, 3, 4], &rng)]) { $0[0].mean(axes: [-1], keepDims: true) }
+    }
+
+    func testMaxAxis() {
+        assertGradients("max axis 1", [distinct([2, 4, 3], &rng)]) { $0[0].max(axis: 1) }
+        assertGradients("max axis -1 keepDims", [distinct([2, 4, 3], &rng)]) { $0[0].max(axis: -1, keepDims: true) }
+        assertGradients("max axis 0", [distinct([3, 5], &rng)]) { $0[0].max(axis: 0) }
+    }
+
+    // MARK: Shape ops
+
+    func testExpanded() {
+        assertGradients("expand [3,1]→[2,3,4]", [randn([3, 1], &rng)]) { $0[0].expanded(to: [2, 3, 4]) }
+        assertGradients("expand [1,4]→[3,4]", [randn([1, 4], &rng)]) { $0[0].expanded(to: [3, 4]) }
+        assertGradients("expand [4]→[2,4]", [randn([4], &rng)]) { $0[0].expanded(to: [2, 4]) }
+    }
+
+    func testReshapeAndPermute() {
+        // Multiplying by a constant after the view op makes the gradient position dependent.
+        let w1 = randn([3, 4], &rng)
+        assertGradients("reshaped", [randn([2, 6], &rng)]) { $0[0].reshaped([3, 4]) * w1 }
+        assertGradients("reshaped -1", [randn([2, 6], &rng)]) { $0[0].reshaped([-1, 4]) * w1 }
+        let w2 = randn([2, 12], &rng)
+        assertGradients("flattened", [randn([2, 3, 2, 2], &rng)]) { $0[0].flattened() * w2 }
+        assertGradients("permuted [2,0,1]", [randn([2, 3, 4], &rng)]) { $0[0].permuted([2, 0, 1]) }
+        assertGradients("permuted [0,2,1,3]", [randn([2, 3, 2, 2], &rng)]) { $0[0].permuted([0, 2, 1, 3]) }
+        assertGradients("transposedLast", [randn([2, 3, 4], &rng)]) { $0[0].transposedLast() }
+    }
+
+    func testSliceAndPad() {
+        assertGradients("slice axis 1", [randn([2, 5, 3], &rng)]) { $0[0].slice(axis: 1, 1..<4) }
+        assertGradients("slice axis 0", [randn([4, 3], &rng)]) { $0[0].slice(axis: 0, 2..<4) }
+        assertGradients("slice axis -1", [randn([2, 3, 5], &rng)]) { $0[0].slice(axis: -1, 0..<2) }
+        assertGradients("padded 2-D", [randn([2, 3], &rng)]) { $0[0].padded([(1, 0), (2, 1)], value: 0.5) }
+        assertGradients("padded NHWC", [randn([1, 3, 3, 2], &rng)]) { $0[0].padded([(0, 0), (1, 1), (0, 2)]) }
+    }
+
+    func testConcatenateAndStack() {
+        assertGradients("concatenate axis 1", [randn([2, 1, 3], &rng), randn([2, 3, 3], &rng), randn([2, 2, 3], &rng)]) {
+            concatenate($0, axis: 1)
+        }
+        assertGradients("concatenate axis 0", [randn([1, 4], &rng), randn([2, 4], &rng)]) { concatenate($0, axis: 0) }
+        assertGradients("concatenate axis -1", [randn([2, 2], &rng), randn([2, 3], &rng)]) { concatenate($0, axis: -1) }
+        assertGradients("stack", [randn([2, 3], &rng), randn([2, 3], &rng), randn([2, 3], &rng)]) { stack($0) }
+    }
+
+    // MARK: Matrix products
+
+    func testMatmul2D() {
+        assertGradients("matmul", [randn([3, 4], &rng), randn([4, 5], &rng)]) { matmul($0[0], $0[1]) }
+        assertGradients("matmul transposeB", [randn([3, 4], &rng), randn([5, 4], &rng)]) {
+            matmul($0[0], $0[1], transposeB: true)
+        }
+        assertGradients("matmul transposeA", [randn([4, 3], &rng), randn([4, 5], &rng)]) {
+            matmul($0[0], $0[1], transposeA: true)
+        }
+        assertGradients("matmul transposeA transposeB", [randn([4, 3], &rng), randn([5, 4], &rng)]) {
+            matmul($0[0], $0[1], transposeA: true, transposeB: true)
+        }
+        assertGradients("matmul [2,3,4]×[4,5]", [randn([2, 3, 4], &rng), randn([4, 5], &rng)]) { matmul($0[0], $0[1]) }
+        assertGradients("matmul [2,3,4]×[5,4]ᵀ", [randn([2, 3, 4], &rng), randn([5, 4], &rng)]) {
+            matmul($0[0], $0[1], transposeB: true)
+        }
+    }
+
+    func testMatmulBatched() {
+        assertGradients("bmm", [randn([2, 3, 4], &rng), randn([2, 4, 5], &rng)]) { matmul($0[0], $0[1]) }
+        assertGradients("bmm transposeB", [randn([2, 3, 4], &rng), randn([2, 5, 4], &rng)]) {
+            matmul($0[0], $0[1], transposeB: true)
+        }
+        assertGradients("bmm transposeA", [randn([2, 4, 3], &rng), randn([2, 4, 5], &rng)]) {
+            matmul($0[0], $0[1], transposeA: true)
+        }
+        assertGradients("bmm transposeA transposeB", [randn([3, 4, 3], &rng), randn([3, 5, 4], &rng)]) {
+            matmul($0[0], $0[1], transposeA: true, transposeB: true)
+        }
+    }
+
+    // MARK: Convolutions
+
+    private func checkConv(_ name: String, x: [Int], w: [Int], bias: Bool, _ o: Conv2dOptions) {
+        var inputs = [randn(x, &rng), randn(w, &rng, std: 0.5)]
+        if bias { inputs.append(randn([w[0]], &rng)) }
+        assertGradients("conv2d \(name)", inputs) { v in
+            conv2d(v[0], v[1], bias: v.count > 2 ? v[2] : nil, o)
+        }
+    }
+
+    func testConv2dPlainAndStrided() {
+        checkConv("plain", x: [2, 5, 4, 3], w: [2, 3, 3, 3], bias: false, Conv2dOptions())
+        checkConv("bias", x: [1, 4, 4, 2], w: [3, 3, 3, 2], bias: true, Conv2dOptions())
+        checkConv("stride 2 padding 1", x: [2, 5, 5, 2], w: [3, 3, 3, 2], bias: true, Conv2dOptions(stride: 2, padding: 1))
+        checkConv("dilation 2", x: [1, 6, 6, 2], w: [2, 3, 3, 2], bias: false, Conv2dOptions(padding: 1, dilation: 2))
+        checkConv("asymmetric", x: [1, 5, 6, 2], w: [2, 3, 2, 2], bias: true,
+                  Conv2dOptions(stride: (2, 1), padding: (1, 0), dilation: (1, 2)))
+    }
+
+    func testConv2dGrouped() {
+        checkConv("groups 2", x: [2, 4, 4, 4], w: [4, 3, 3, 2], bias: true, Conv2dOptions(padding: 1, groups: 2))
+        checkConv("depthwise", x: [2, 4, 4, 3], w: [3, 3, 3, 1], bias: true, Conv2dOptions(padding: 1, groups: 3))
+        checkConv("depthwise stride 2 dilation 2", x: [1, 6, 6, 2], w: [2, 3, 3, 1], bias: false,
+                  Conv2dOptions(stride: 2, padding: 2, dilation: 2, groups: 2))
+        checkConv("channel multiplier 2", x: [1, 4, 4, 2], w: [4, 3, 3, 1], bias: false, Conv2dOptions(padding: 1, groups: 2))
+    }
+
+    func testConv2dPointwise() {
+        checkConv("1x1", x: [2, 3, 3, 4], w: [3, 1, 1, 4], bias: true, Conv2dOptions())
+        checkConv("1x1 stride 2", x: [1, 4, 4, 3], w: [2, 1, 1, 3], bias: false, Conv2dOptions(stride: 2))
+        checkConv("1x1 groups 2", x: [1, 3, 3, 4], w: [4, 1, 1, 2], bias: false, Conv2dOptions(groups: 2))
+    }
+
+    func testConv2dPartialRequiresGrad() {
+        // Only the weight (or only the input) needs a gradient: the other branch must be skipped
+        // without disturbing the one that is computed.
+        let x = randn([2, 4, 4, 2], &rng), w = randn([3, 3, 3, 2], &rng), b = randn([3], &rng)
+        let r = randn([2, 4, 4, 3], &rng)
+        let full = [x, w, b].map { $0.copy() }
+        full.forEach { $0.requiresGrad = true }
+        conv2d(full[0], full[1], bias: full[2], Conv2dOptions(padding: 1)).backward(r)
+        let onlyW = w.copy(); onlyW.requiresGrad = true
+        conv2d(x, onlyW, bias: b, Conv2dOptions(padding: 1)).backward(r)
+        assertClose(onlyW.grad, full[1].grad!, rtol: 1e-5, atol: 1e-6, "weight grad without input grad")
+        let onlyX = x.copy(); onlyX.requiresGrad = true
+        conv2d(onlyX, w, Conv2dOptions(padding: 1)).backward(r)
+        assertClose(onlyX.grad, full[0].grad!, rtol: 1e-5, atol: 1e-6, "input grad without weight grad")
+    }
+
+    private func checkConvTranspose(_ name: String, x: [Int], w: [Int], groups: Int = 1, bias: Bool,
+                                    _ o: Conv2dOptions, outputPadding: (Int, Int) = (0, 0)) {
+        var inputs = [randn(x, &rng), randn(w, &rng, std: 0.5)]
+        if bias { inputs.append(randn([w[3] * groups], &rng)) }
+        assertGradients("convTranspose2d \(name)", inputs) { v in
+            convTranspose2d(v[0], v[1], bias: v.count > 2 ? v[2] : nil, o, outputPadding: outputPadding)
+        }
+    }
+
+    func testConvTranspose2d() {
+        checkConvTranspose("plain", x: [2, 3, 3, 2], w: [2, 3, 3, 3], bias: true, Conv2dOptions())
+        checkConvTranspose("stride 2 padding 1 output padding 1", x: [1, 3, 3, 2], w: [2, 3, 3, 2], bias: true,
+                           Conv2dOptions(stride: 2, padding: 1), outputPadding: (1, 1))
+        checkConvTranspose("groups 2 stride 2", x: [1, 3, 3, 4], w: [4, 3, 3, 1], groups: 2, bias: true,
+                           Conv2dOptions(stride: 2, groups: 2))
+        checkConvTranspose("dilation 2 output padding (1,0)", x: [1, 3, 2, 2], w: [2, 2, 2, 2], bias: false,
+                           Conv2dOptions(stride: 2, padding: 1, dilation: 2), outputPadding: (1, 0))
+    }
+
+    // MARK: Pooling
+
+    func testMaxPool2d() {
+        assertGradients("maxPool k2", [distinct([2, 4, 4, 2], &rng)]) { maxPool2d($0[0], kernel: 2) }
+        assertGradients("maxPool k3 s2 p1", [distinct([1, 5, 6, 2], &rng)]) { maxPool2d($0[0], kernel: 3, stride: 2, padding: 1) }
+        assertGradients("maxPool k3 s1 p1", [distinct([1, 4, 4, 2], &rng)]) { maxPool2d($0[0], kernel: 3, stride: 1, padding: 1) }
+    }
+
+    func testAvgPool2d() {
+        for include in [true, false] {
+            assertGradients("avgPool k3 s1 p1 include \(include)", [randn([1, 4, 5, 2], &rng)]) {
+                avgPool2d($0[0], kernel: 3, stride: 1, padding: 1, countIncludePad: include)
+            }
+            assertGradients("avgPool k3 s2 p1 include \(include)", [randn([2, 5, 5, 2], &rng)]) {
+                avgPool2d($0[0], kernel: 3, stride: 2, padding: 1, countIncludePad: include)
+            }
+            assertGradients("avgPool k2 s2 p1 include \(include)", [randn([1, 5, 4, 2], &rng)]) {
+                avgPool2d($0[0], kernel: 2, stride: 2, padding: 1, countIncludePad: include)
+            }
+        }
+        assertGradients("avgPool k2", [randn([2, 4, 4, 2], &rng)]) { avgPool2d($0[0], kernel: 2) }
+    }
+
+    func testAdaptiveAndGlobalAvgPool() {
+        assertGradients("adaptive 7x5→3x2", [randn([1, 7, 5, 2], &rng)]) { adaptiveAvgPool2d($0[0], outputSize: (3, 2)) }
+        assertGradients("adaptive 5x5→2x3", [randn([2, 5, 5, 1], &rng)]) { adaptiveAvgPool2d($0[0], outputSize: (2, 3)) }
+        assertGradients("adaptive →1x1", [randn([2, 3, 3, 2], &rng)]) { adaptiveAvgPool2d($0[0], outputSize: (1, 1)) }
+        assertGradients("globalAvgPool", [randn([2, 3, 4, 3], &rng)]) { globalAvgPool2d($0[0]) }
+    }
+
+    // MARK: Normalisation
+
+    func testBatchNormTraining() {
+        assertGradients("batchNorm training affine", [randn([2, 3, 2, 3], &rng, mean: 0.5, std: 2), randn([3], &rng), randn([3], &rng)]) { v in
+            batchNorm(v[0], weight: v[1], bias: v[2], runningMean: Tensor(zeros: [3]), runningVar: Tensor(repeating: 1, shape: [3]),
+                      training: true)
+        }
+        assertGradients("batchNorm training no affine", [randn([4, 3], &rng, std: 2)]) { v in
+            batchNorm(v[0], weight: nil, bias: nil, runningMean: nil, runningVar: nil, training: true)
+        }
+    }
+
+    func testBatchNormEval() {
+        let mean = randn([3], &rng, std: 0.3), variance = randu([3], &rng, 0.5, 1.5)
+        assertGradients("batchNorm eval affine", [randn([2, 2, 2, 3], &rng), randn([3], &rng), randn([3], &rng)]) { v in
+            batchNorm(v[0], weight: v[1], bias: v[2], runningMean: mean, runningVar: variance, training: false)
+        }
+        assertGradients("batchNorm eval no affine", [randn([3, 3], &rng)]) { v in
+            batchNorm(v[0], weight: nil, bias: nil, runningMean: mean, runningVar: variance, training: false)
+        }
+    }
+
+    func testLayerNorm() {
+        assertGradients("layerNorm affine", [randn([2, 3, 5], &rng, mean: 0.3, std: 1.5), randn([5], &rng), randn([5], &rng)]) { v in
+            layerNorm(v[0], weight: v[1], bias: v[2])
+        }
+        assertGradients("layerNorm no affine", [randn([3, 6], &rng)]) { layerNorm($0[0], weight: nil, bias: nil) }
+    }
+
+    // MARK: Softmax and losses
+
+    func testSoftmax() {
+        assertGradients("softmax", [randn([3, 5], &rng, std: 2)]) { softmax($0[0]) }
+        assertGradients("softmax rank 3", [randn([2, 2, 4], &rng)]) { softmax($0[0]) }
+        assertGradients("logSoftmax", [randn([3, 5], &rng, std: 2)]) { logSoftmax($0[0]) }
+        assertGradients("logSoftmax rank 3", [randn([2, 2, 4], &rng)]) { logSoftmax($0[0]) }
+    }
+
+    func testCrossEntropy() {
+        assertGradients("crossEntropy", [randn([4, 5], &rng, std: 2)]) { crossEntropy($0[0], targets: [0, 4, 2, 2]) }
+        assertGradients("crossEntropy label smoothing 0.1", [randn([4, 5], &rng, std: 2)]) {
+            crossEntropy($0[0], targets: [1, 3, 0, 3], labelSmoothing: 0.1)
+        }
+    }
+
+    func testMSELoss() {
+        assertGradients("mseLoss", [randn([3, 4], &rng), randn([3, 4], &rng)]) { mseLoss($0[0], $0[1]) }
+    }
+
+    // MARK: Sampling
+
+    func testDropoutWithFixedMask() {
+        assertGradients("dropout p=0.3", [randn([4, 5], &rng)]) { v in
+            var g = SeededGenerator(seed: 99)
+            return dropout(v[0], p: 0.3, training: true, using: &g)
+        }
+    }
+
+    func testEmbedding() {
+        // Index 1 repeats: its rows' gradients must accumulate.
+        assertGradients("embedding", [randn([5, 3], &rng)]) { v in
+            embedding(v[0], indices: [1, 3, 1, 4, 0, 1], indexShape: [2, 3])
+        }
+    }
+}
