@@ -147,7 +147,7 @@ def pooling_cases():
                 f"avg_k{k}_s{s}_p{p}_{'incl' if include else 'excl'}",
                 {"kind": "avg", "kernel": k, "stride": s, "padding": p, "countIncludePad": include}, x,
                 lambda x: F.avg_pool2d(x, k, s, p, count_include_pad=include)))
-    for (h, w), (oh, ow) in [((7, 5), (3, 2)), ((6, 6), (4, 4)), ((5, 7), (1, 1)), ((4, 4), (2, 2))]:
+    for (h, w), (oh, ow) in [((7, 5), (3, 2)), ((6, 6), (4, 4)), ((5, 7), (1, 1)), ((4, 4), (2, 2)), ((3, 3), (5, 4))]:
         x = torch.randn(1, 3, h, w)
         cases.append(image_case(f"adaptive_{h}x{w}_to_{oh}x{ow}", {"kind": "adaptive", "outH": oh, "outW": ow}, x,
                                 lambda x: F.adaptive_avg_pool2d(x, (oh, ow))))
