@@ -20,6 +20,15 @@ open class Module {
         return result
     }
 
+    /// This module and all its descendants with their dotted paths ("" for self).
+    public func namedModules(prefix: String = "") -> [(String, Module)] {
+        var result: [(String, Module)] = [(prefix, self)]
+        for (name, child) in namedChildren() {
+            result += child.namedModules(prefix: prefix.isEmpty ? name : prefix + "." + name)
+        }
+        return result
+    }
+
     /// Tensors held directly by this module (not its children).
     private func ownTensors() -> [(String, Tensor)] {
         var result: [(String, Tensor)] = []

@@ -55,13 +55,17 @@ public func conv2d(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil, _ o: Conv
     let pointwise = kh == 1 && kw == 1 && o.stride == (1, 1) && o.padding == (0, 0) && groups == 1
     let depthwise = groups == cin && groups == cout && cg == 1
     let out = Tensor(uninitializedShape: [n, oh, ow, cout])
+    let direct: DirectConvolution? = !depthwise && DirectConvolution.applies(groups: groups, kh: kh, kw: kw, cin: cin, cout: cout)
+        ? DirectConvolution(x: x.shape, weight: weight.shape, oh: oh, ow: ow, o) : nil
     let xs = UncheckedSendable(x.data), ws = UncheckedSendable(weight.data), os = UncheckedSendable(out.data)
     let inSize = h * w * cin, outSize = p * cout
     // Depthwise kernels read the weight as [KH, KW, C].
     let dwWeight: Tensor? = depthwise ? weight.reshaped([cout, kh * kw]).permuted([1, 0]).detach() : nil
     let dws = UncheckedSendable(dwWeight?.data)
 
-    Parallel.forChunks(n) { _, images in
+    if let direct {
+        direct.forward(x, weight, bias: bias, into: out)
+    } else { Parallel.forChunks(n) { _, images in
         let col = pointwise || depthwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: p * k)
         defer { col?.deallocate() }
         for img in images {
@@ -78,10 +82,10 @@ public func conv2d(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil, _ o: Conv
                 }
             }
         }
-    }
+    } }
     // The kernels read dwWeight through a raw pointer: keep its storage alive until they finish.
     withExtendedLifetime(dwWeight) {}
-    if let bias {
+    if let bias, direct == nil {
         precondition(bias.count == cout, "conv2d bias has \(bias.count) values for \(cout) channels")
         let pb = bias.data, po = out.data
         for r in 0..<(n * p) { for c in 0..<cout { po[r * cout + c] += pb[c] } }
@@ -89,6 +93,13 @@ public func conv2d(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil, _ o: Conv
 
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
     return out.recorded("conv2d", inputs) { gy in
+        if let direct {
+            let gx: Tensor? = !x.requiresGrad ? nil : direct.inputGradientIsConvolution
+                ? direct.inputGradient(gy, weight) : conv2dInputGradientByGEMM(gy, weight, x.shape, geo, groups: 1)
+            var grads: [Tensor?] = [gx, weight.requiresGrad ? direct.weightGradient(x, gy) : nil]
+            if let bias { grads.append(bias.requiresGrad ? gy.reshaped([n * p, cout]).sum(axes: [0]) : nil) }
+            return grads
+        }
         let gys = UncheckedSendable(gy.data)
         let gx: Tensor? = x.requiresGrad ? Tensor(zeros: x.shape) : nil
         let gxs = UncheckedSendable(gx?.data)
@@ -211,4 +222,26 @@ public func convTranspose2d(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil, 
         if let bias { grads.append(bias.requiresGrad ? gy.reshaped([-1, cout]).sum(axes: [0]) : nil) }
         return grads
     }
+}
+
+/// Input gradient of a convolution as GEMM + col2im (any stride and groups).
+func conv2dInputGradientByGEMM(_ gy: Tensor, _ weight: Tensor, _ xShape: [Int], _ geo: nas_window, groups: Int) -> Tensor {
+    let (n, cin) = (xShape[0], xShape[3])
+    let (cout, kh, kw, cg) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
+    let coutg = cout / groups, k = kh * kw * cg, p = Int(geo.OH) * Int(geo.OW)
+    let gx = Tensor(zeros: xShape)
+    let gys = UncheckedSendable(gy.data), ws = UncheckedSendable(weight.data), gxs = UncheckedSendable(gx.data)
+    let inSize = xShape[1] * xShape[2] * cin, outSize = p * cout
+    Parallel.forChunks(n) { _, images in
+        let col = UnsafeMutablePointer<Float>.allocate(capacity: p * k)
+        defer { col.deallocate() }
+        for img in images {
+            for g in 0..<groups {
+                sgemm(transA: false, transB: false, m: p, n: k, k: coutg, a: gys.value + img * outSize + g * coutg, lda: cout,
+                      b: ws.value + g * coutg * k, ldb: k, c: col, ldc: k)
+                nas_col2im(col, geo, Int32(g * cg), Int32(cg), gxs.value + img * inSize)
+            }
+        }
+    }
+    return gx
 }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 // Binary elementwise ops with broadcasting, each with its backward.
@@ -107,7 +108,9 @@ public func addScalar(_ a: Tensor, _ s: Float) -> Tensor {
 
 public func exp(_ a: Tensor) -> Tensor {
     let out = unaryKernel(a) { Foundation.exp($0) }
-    return out.recorded("exp", [a]) { g in [zipKernel(g, out, *)] }
+    // The closure keeps a detached view: capturing `out` itself would form a retain cycle.
+    let y = out.detach()
+    return out.recorded("exp", [a]) { g in [zipKernel(g, y, *)] }
 }
 
 public func log(_ a: Tensor) -> Tensor {
@@ -116,7 +119,9 @@ public func log(_ a: Tensor) -> Tensor {
 
 public func sqrt(_ a: Tensor) -> Tensor {
     let out = unaryKernel(a) { $0.squareRoot() }
-    return out.recorded("sqrt", [a]) { g in [zipKernel(g, out) { $0 * 0.5 / $1 }] }
+    // The closure keeps a detached view: capturing `out` itself would form a retain cycle.
+    let y = out.detach()
+    return out.recorded("sqrt", [a]) { g in [zipKernel(g, y) { $0 * 0.5 / $1 }] }
 }
 
 public func pow(_ a: Tensor, _ p: Float) -> Tensor {
@@ -132,18 +137,29 @@ public func abs(_ a: Tensor) -> Tensor {
 }
 
 public func relu(_ a: Tensor) -> Tensor {
-    let out = unaryKernel(a) { $0 > 0 ? $0 : 0 }
-    return out.recorded("relu", [a]) { g in [zipKernel(g, out) { $1 > 0 ? $0 : 0 }] }
+    let out = Tensor(uninitializedShape: a.shape)
+    nas_relu_forward(a.data, a.count, out.data)
+    // The closure keeps a detached view: capturing `out` itself would form a retain cycle.
+    let y = out.detach()
+    return out.recorded("relu", [a]) { g in
+        let gx = Tensor(uninitializedShape: a.shape)
+        nas_relu_backward(g.data, y.data, a.count, gx.data)
+        return [gx]
+    }
 }
 
 public func sigmoid(_ a: Tensor) -> Tensor {
     let out = unaryKernel(a) { 1 / (1 + Foundation.exp(-$0)) }
-    return out.recorded("sigmoid", [a]) { g in [zipKernel(g, out) { $0 * $1 * (1 - $1) }] }
+    // The closure keeps a detached view: capturing `out` itself would form a retain cycle.
+    let y = out.detach()
+    return out.recorded("sigmoid", [a]) { g in [zipKernel(g, y) { $0 * $1 * (1 - $1) }] }
 }
 
 public func tanh(_ a: Tensor) -> Tensor {
     let out = unaryKernel(a) { Foundation.tanh($0) }
-    return out.recorded("tanh", [a]) { g in [zipKernel(g, out) { $0 * (1 - $1 * $1) }] }
+    // The closure keeps a detached view: capturing `out` itself would form a retain cycle.
+    let y = out.detach()
+    return out.recorded("tanh", [a]) { g in [zipKernel(g, y) { $0 * (1 - $1 * $1) }] }
 }
 
 /// SiLU (swish): x·σ(x).

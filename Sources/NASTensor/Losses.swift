@@ -4,11 +4,12 @@ import Foundation
 public func softmax(_ x: Tensor) -> Tensor {
     let out = softmaxKernel(x)
     let d = x.shape.last!
+    let saved = out.detach()   // not `out`: the tape closure must not retain its own output
     return out.recorded("softmax", [x]) { g in
         // dx = y ⊙ (g − Σ g·y)
         let gx = Tensor(uninitializedShape: x.shape)
         for r in 0..<(x.count / d) {
-            let y = out.data + r * d, gr = g.data + r * d
+            let y = saved.data + r * d, gr = g.data + r * d
             var dot: Float = 0
             for i in 0..<d { dot += gr[i] * y[i] }
             for i in 0..<d { gx.data[r * d + i] = y[i] * (gr[i] - dot) }
@@ -30,11 +31,12 @@ public func logSoftmax(_ x: Tensor) -> Tensor {
         let lse = m + Foundation.log(s)
         for i in 0..<d { out.data[r * d + i] = row[i] - lse }
     }
+    let saved = out.detach()   // not `out`: the tape closure must not retain its own output
     return out.recorded("logSoftmax", [x]) { g in
         // dx = g − softmax · Σ g
         let gx = Tensor(uninitializedShape: x.shape)
         for r in 0..<(x.count / d) {
-            let y = out.data + r * d, gr = g.data + r * d
+            let y = saved.data + r * d, gr = g.data + r * d
             var s: Float = 0
             for i in 0..<d { s += gr[i] }
             for i in 0..<d { gx.data[r * d + i] = gr[i] - Foundation.exp(y[i]) * s }

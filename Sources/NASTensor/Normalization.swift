@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Batch normalisation over every axis but the last (channels-last), PyTorch semantics:
@@ -7,84 +8,62 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
                       training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) -> Tensor {
     let c = x.shape.last!
     let rows = x.count / c
-    let mean = [Float](unsafeUninitializedCapacity: c) { b, n in b.initialize(repeating: 0); n = c }
-    var meanV = mean, invStd = [Float](repeating: 0, count: c)
-    let px = x.data
+    let mean = Tensor(zeros: [c]), invStd = Tensor(zeros: [c])
     if training {
         precondition(rows > 1, "batchNorm in training mode needs more than one value per channel, got \(x.shape)")
-        // Two passes in double for a stable variance.
-        var s = [Double](repeating: 0, count: c), ss = [Double](repeating: 0, count: c)
-        for r in 0..<rows {
-            let row = px + r * c
-            for ch in 0..<c { s[ch] += Double(row[ch]) }
-        }
-        for ch in 0..<c { s[ch] /= Double(rows) }
-        for r in 0..<rows {
-            let row = px + r * c
-            for ch in 0..<c { let d = Double(row[ch]) - s[ch]; ss[ch] += d * d }
-        }
+        // Per-channel sum and sum of squares in double, per worker chunk, reduced in chunk order.
+        let sums = channelSums(x, nil)
         for ch in 0..<c {
-            let variance = ss[ch] / Double(rows)
-            meanV[ch] = Float(s[ch])
-            invStd[ch] = Float(1 / (variance + Double(eps)).squareRoot())
+            let m = sums[ch] / Double(rows)
+            let ss = Swift.max(sums[c + ch] - Double(rows) * m * m, 0)
+            mean.data[ch] = Float(m)
+            invStd.data[ch] = Float(1 / (ss / Double(rows) + Double(eps)).squareRoot())
             if let runningMean, let runningVar {
-                runningMean.data[ch] = (1 - momentum) * runningMean.data[ch] + momentum * Float(s[ch])
-                runningVar.data[ch] = (1 - momentum) * runningVar.data[ch] + momentum * Float(ss[ch] / Double(rows - 1))
+                runningMean.data[ch] = (1 - momentum) * runningMean.data[ch] + momentum * Float(m)
+                runningVar.data[ch] = (1 - momentum) * runningVar.data[ch] + momentum * Float(ss / Double(rows - 1))
             }
         }
     } else {
         precondition(runningMean != nil && runningVar != nil, "batchNorm in evaluation mode needs running statistics")
         for ch in 0..<c {
-            meanV[ch] = runningMean!.data[ch]
-            invStd[ch] = 1 / (runningVar!.data[ch] + eps).squareRoot()
+            mean.data[ch] = runningMean!.data[ch]
+            invStd.data[ch] = 1 / (runningVar!.data[ch] + eps).squareRoot()
         }
     }
-    // y = (x - mean) * invStd * gamma + beta, folded into one scale and shift per channel.
-    var scaleV = [Float](repeating: 0, count: c), shiftV = [Float](repeating: 0, count: c)
+    // y = x·scale + shift per channel, with scale = γ/σ and shift = β − μ·scale.
+    let scale = Tensor(uninitializedShape: [c]), shift = Tensor(uninitializedShape: [c])
     for ch in 0..<c {
-        let gamma = weight?.data[ch] ?? 1, beta = bias?.data[ch] ?? 0
-        scaleV[ch] = invStd[ch] * gamma
-        shiftV[ch] = beta - meanV[ch] * scaleV[ch]
+        scale.data[ch] = invStd.data[ch] * (weight?.data[ch] ?? 1)
+        shift.data[ch] = (bias?.data[ch] ?? 0) - mean.data[ch] * scale.data[ch]
     }
     let out = Tensor(uninitializedShape: x.shape)
-    let po = out.data
-    scaleV.withUnsafeBufferPointer { sc in shiftV.withUnsafeBufferPointer { sh in
-        for r in 0..<rows {
-            let src = px + r * c, dst = po + r * c
-            for ch in 0..<c { dst[ch] = src[ch] * sc[ch] + sh[ch] }
-        }
-    }}
+    affinePerChannel(x, a: scale, b: nil, c: shift, into: out)
     var inputs = [x]
     if let weight { inputs.append(weight) }
     if let bias { inputs.append(bias) }
     return out.recorded("batchNorm", inputs) { g in
-        let pg = g.data
-        // Per-channel sums of g and g·x̂.
-        var sg = [Float](repeating: 0, count: c), sgx = [Float](repeating: 0, count: c)
-        for r in 0..<rows {
-            let gr = pg + r * c, xr = px + r * c
-            for ch in 0..<c {
-                sg[ch] += gr[ch]
-                sgx[ch] += gr[ch] * (xr[ch] - meanV[ch]) * invStd[ch]
-            }
-        }
+        // Σg and Σg·x per channel; Σg·x̂ = σ⁻¹·(Σg·x − μ·Σg).
+        let sums = channelSums(g, x)
+        let sg = (0..<c).map { Float(sums[$0]) }
+        let sgx = (0..<c).map { Float((sums[c + $0] - Double(mean.data[$0]) * sums[$0]) * Double(invStd.data[$0])) }
         var gx: Tensor? = nil
         if x.requiresGrad {
-            let t = Tensor(uninitializedShape: x.shape)
-            let pt = t.data
+            // Training: dx = γσ⁻¹·(g − Σg/N − x̂·Σg·x̂/N), i.e. a·g + b·x + c per channel.
+            let a = Tensor(uninitializedShape: [c]), b = Tensor(uninitializedShape: [c]), k = Tensor(uninitializedShape: [c])
             let invN = 1 / Float(rows)
-            for r in 0..<rows {
-                let gr = pg + r * c, xr = px + r * c, dr = pt + r * c
-                for ch in 0..<c {
-                    let gamma = weight?.data[ch] ?? 1
-                    if training {
-                        let xhat = (xr[ch] - meanV[ch]) * invStd[ch]
-                        dr[ch] = gamma * invStd[ch] * (gr[ch] - invN * sg[ch] - xhat * invN * sgx[ch])
-                    } else {
-                        dr[ch] = gr[ch] * gamma * invStd[ch]
-                    }
+            for ch in 0..<c {
+                let gs = (weight?.data[ch] ?? 1) * invStd.data[ch]
+                a.data[ch] = gs
+                if training {
+                    let xs = invStd.data[ch] * invN * sgx[ch]
+                    b.data[ch] = -gs * xs
+                    k.data[ch] = -gs * invN * sg[ch] + gs * xs * mean.data[ch]
+                } else {
+                    b.data[ch] = 0; k.data[ch] = 0
                 }
             }
+            let t = Tensor(uninitializedShape: x.shape)
+            affinePerChannel(g, a: a, b: (b, x), c: k, into: t)
             gx = t
         }
         var grads: [Tensor?] = [gx]
@@ -92,6 +71,39 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
         if let bias { grads.append(bias.requiresGrad ? Tensor(shape: [c], data: sg) : nil) }
         return grads
     }
+}
+
+/// Per-channel Σu and Σu·v (v = u when nil) over all rows, split over workers and reduced in
+/// worker order.
+private func channelSums(_ u: Tensor, _ v: Tensor?) -> [Double] {
+    let channels = u.shape.last!, rows = u.count / channels
+    let workers = Parallel.chunkCount(rows, minChunk: 4096)
+    var partial = [Double](repeating: 0, count: workers * 2 * channels)
+    let pu = UncheckedSendable(u.data), pv = UncheckedSendable(v?.data)
+    partial.withUnsafeMutableBufferPointer { buf in
+        let pp = UncheckedSendable(buf.baseAddress!)
+        Parallel.forChunks(rows, minChunk: 4096) { w, range in
+            nas_channel_sums(pu.value + range.lowerBound * channels, pv.value.map { $0 + range.lowerBound * channels },
+                             range.count, Int32(channels), pp.value + w * 2 * channels)
+        }
+    }
+    var total = [Double](repeating: 0, count: 2 * channels)
+    for w in 0..<workers { for i in 0..<(2 * channels) { total[i] += partial[w * 2 * channels + i] } }
+    return total
+}
+
+/// out = a·u + b·v + c per channel (last axis), where `b` optionally pairs coefficients with a second tensor.
+private func affinePerChannel(_ u: Tensor, a: Tensor, b: (Tensor, Tensor)?, c: Tensor, into out: Tensor) {
+    let ch = u.shape.last!, rows = u.count / ch
+    let pu = UncheckedSendable(u.data), po = UncheckedSendable(out.data)
+    let pa = UncheckedSendable(a.data), pc = UncheckedSendable(c.data)
+    let pb = UncheckedSendable(b?.0.data), pv = UncheckedSendable(b?.1.data)
+    Parallel.forChunks(rows, minChunk: 4096) { _, range in
+        let off = range.lowerBound * ch
+        nas_channel_affine(pu.value + off, pa.value, pb.value, pv.value.map { $0 + off }, pc.value,
+                           range.count, Int32(ch), po.value + off)
+    }
+    withExtendedLifetime((a, b, c)) {}
 }
 
 /// Layer normalisation over the last axis with optional affine parameters `[D]`.

@@ -10,5 +10,7 @@ struct SwiftNAS: ParsableCommand {
 
     /// Subcommands, one file each in this folder.
     static let commands: [ParsableCommand.Type] = [
+        TrainCommand.self,
+        EngineBenchCommand.self,
     ]
 }

@@ -22,3 +22,33 @@ void nas_depthwise_backward_input(const float *gy, const float *w, nas_window g,
 void nas_depthwise_backward_weight(const float *x, const float *gy, nas_window g, float *dw);
 
 #endif
+
+/// Direct convolution on one padded channels-last image, vectorised over 16 output channels.
+/// xp: [Hp, Wp, cinStride] (already zero-padded; channels beyond cin ignored);
+/// wt: [KH, KW, cin, coutPad] (coutPad a multiple of 16, zero beyond cout);
+/// out: [OH, OW, cout] (overwritten), bias: [cout] or NULL.
+void nas_conv_direct_forward(const float *xp, int Wp, int cin, int cinStride,
+                             const float *wt, int coutPad, int KH, int KW, int SH, int SW, int DH, int DW,
+                             int OH, int OW, int cout, const float *bias, float *out);
+
+/// Weight gradient of the direct convolution for one image, accumulated into
+/// dwt: [KH, KW, cinStride, coutPad]. xp as above with cinStride a multiple of 16;
+/// gy: [OH, OW, coutPad] (coutPad a multiple of 16, zero beyond cout).
+void nas_conv_direct_weight_grad(const float *xp, int Wp, int cinStride,
+                                 const float *gy, int coutPad, int KH, int KW, int SH, int SW, int DH, int DW,
+                                 int OH, int OW, float *dwt);
+
+/// Per-channel sums over `rows` rows of `C` channels: out[c] += Σ u, out[C + c] += Σ u·v
+/// (v = u when NULL). Accumulates in float over blocks of rows, then in double.
+void nas_channel_sums(const float *u, const float *v, long rows, int C, double *out);
+
+/// out = a·u + b·v + c per channel (last axis); b and v may be NULL.
+void nas_channel_affine(const float *u, const float *a, const float *b, const float *v, const float *c,
+                        long rows, int C, float *out);
+
+/// out = max(x, 0); and the gradient gx = g where y > 0.
+void nas_relu_forward(const float *x, long n, float *out);
+void nas_relu_backward(const float *g, const float *y, long n, float *gx);
+
+/// Raises glibc's mmap and trim thresholds so large, short-lived tensors reuse heap memory.
+void nas_tune_allocator(void);

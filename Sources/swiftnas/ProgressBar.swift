@@ -1,0 +1,38 @@
+import Foundation
+
+/// A one-line progress bar on standard error. On a terminal it redraws in place; otherwise
+/// (CI logs, pipes) it prints a plain line every tenth of the work so logs stay short.
+struct ProgressBar {
+    let total: Int
+    let label: String
+    private let interactive = isatty(STDERR_FILENO) != 0
+    private var lastDecile = -1
+    private var lastDraw = Date.distantPast
+
+    init(total: Int, label: String) {
+        self.total = max(total, 1)
+        self.label = label
+    }
+
+    mutating func update(_ done: Int, _ status: String) {
+        let fraction = Double(min(done, total)) / Double(total)
+        if interactive {
+            // Redraw at most 10 times a second.
+            guard done >= total || Date().timeIntervalSince(lastDraw) > 0.1 else { return }
+            lastDraw = Date()
+            let width = 24, filled = Int(fraction * Double(width))
+            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            FileHandle.standardError.write("\r\(label) \(bar) \(done)/\(total) \(status)\u{1B}[K".data(using: .utf8)!)
+        } else {
+            let decile = Int(fraction * 10)
+            guard decile > lastDecile else { return }
+            lastDecile = decile
+            FileHandle.standardError.write("\(label) \(Int(fraction * 100))% \(done)/\(total) \(status)\n".data(using: .utf8)!)
+        }
+    }
+
+    /// Ends the bar's line.
+    func finish() {
+        if interactive { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+    }
+}

@@ -1,0 +1,117 @@
+import ArgumentParser
+import Foundation
+import NASData
+import NASEstimators
+import NASNN
+import NASTensor
+
+/// `swiftnas train`: trains a built-in model on a data set, with checkpoints and resume.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a model on an image data set and report its test accuracy.",
+        discussion: """
+        Data (--data): a folder with MNIST/Fashion-MNIST IDX files (train-images-idx3-ubyte[.gz], …), \
+        CIFAR-10 binary batches (a folder with data_batch_*.bin and test_batch.bin), or a CSV file \
+        with one image per row (label in the first column if the header names it 'label', else the last; \
+        the test split is then --test-fraction of it).
+        Models (--model): cnn (two conv3×3+BN+ReLU+max-pool stages, 32 and 64 channels, a 128-unit \
+        hidden layer with dropout, linear classifier), mlp (two hidden ReLU layers of 256 and 128), \
+        refcnn (three conv3×3-16+BN+ReLU, global average pool, linear).
+        Every epoch appends a JSON line to <out>/log.jsonl and writes <out>/checkpoint.safetensors; \
+        --resume continues from that checkpoint with the same result as an uninterrupted run.
+        """)
+
+    @Option(help: "Data set path (IDX folder, CIFAR folder or CSV file).")
+    var data: String
+
+    @Option(help: "Model: cnn, mlp or refcnn.")
+    var model = "cnn"
+
+    @Option(help: "Output folder for the checkpoint and the log.")
+    var out = "runs/train"
+
+    @Option(help: "Epochs.") var epochs = 8
+    @Option(name: .customLong("batch-size"), help: "Mini-batch size.") var batchSize = 128
+    @Option(help: "Optimizer: sgd, adam or adamw.") var optimizer = "adam"
+    @Option(name: .customLong("lr"), help: "Peak learning rate.") var learningRate: Float = 2e-3
+    @Option(help: "SGD momentum.") var momentum: Float = 0.9
+    @Option(name: .customLong("weight-decay"), help: "Weight decay.") var weightDecay: Float = 0
+    @Option(help: "Learning-rate schedule: cosine, step or constant.") var schedule = "cosine"
+    @Option(name: .customLong("warmup-epochs"), help: "Linear warm-up epochs.") var warmupEpochs = 0
+    @Option(name: .customLong("label-smoothing"), help: "Label smoothing ε.") var labelSmoothing: Float = 0
+    @Option(name: .customLong("clip"), help: "Clip the gradient norm to this value (0: off).") var gradientClip: Float = 0
+    @Option(name: .customLong("crop-padding"), help: "Random-crop padding in pixels (0: off).") var cropPadding = 0
+    @Flag(name: .customLong("flip"), help: "Random horizontal flips.") var horizontalFlip = false
+    @Option(help: "Cutout square size (0: off).") var cutout = 0
+    @Option(help: "Seed of every random choice.") var seed: UInt64 = 0
+    @Option(name: .customLong("train-limit"), help: "Use only the first N training images (0: all).") var trainLimit = 0
+    @Option(name: .customLong("test-fraction"), help: "Held-out fraction when the data is a single CSV file.") var testFraction = 0.2
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Flag(help: "Continue from <out>/checkpoint.safetensors if it exists.") var resume = false
+
+    func run() throws {
+        if let threads { Parallel.threadCount = threads }
+        var (train, test) = try loadDataSet(data, testFraction: testFraction, seed: seed)
+        if trainLimit > 0 { train = train.prefix(trainLimit) }
+        // Normalise with the training set's statistics.
+        let stats = train.channelStatistics()
+        train = train.normalized(mean: stats.mean, std: stats.std)
+        test = test.normalized(mean: stats.mean, std: stats.std)
+
+        var config = TrainingConfig()
+        config.epochs = epochs; config.batchSize = batchSize; config.optimizer = optimizer
+        config.learningRate = learningRate; config.momentum = momentum; config.weightDecay = weightDecay
+        config.schedule = schedule; config.warmupEpochs = warmupEpochs; config.labelSmoothing = labelSmoothing
+        config.gradientClip = gradientClip; config.seed = seed; config.cropPadding = cropPadding
+        config.horizontalFlip = horizontalFlip; config.cutout = cutout
+
+        let net = try ModelZoo.make(model, height: train.height, width: train.width, channels: train.channels,
+                                    classes: max(train.classCount, test.classCount), seed: seed)
+        let outDir = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
+        let checkpoint = outDir.appendingPathComponent("checkpoint.safetensors")
+        let log = outDir.appendingPathComponent("log.jsonl")
+        if !resume { try? FileManager.default.removeItem(at: log) }
+
+        print("model \(model): \(net.parameterCount) parameters; \(train.count) training and \(test.count) test images of \(train.height)×\(train.width)×\(train.channels); \(Parallel.threadCount) threads")
+        let trainer = try Trainer(model: net, config: config, train: train, test: test)
+        var bar: ProgressBar? = nil
+        let started = Date()
+        let history = try trainer.run(checkpoint: checkpoint, resume: resume, log: log) { p in
+            if p.batch == 0 { bar?.finish(); bar = ProgressBar(total: p.batches, label: "epoch \(p.epoch + 1)/\(p.epochs)") }
+            bar?.update(p.batch + 1, String(format: "loss %.4f acc %.2f%% %.0f img/s", p.loss, 100 * p.accuracy, p.imagesPerSecond))
+        }
+        bar?.finish()
+        for r in history {
+            print(String(format: "epoch %d: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%% | %.1f s, %.0f img/s",
+                         r.epoch, r.trainLoss, 100 * r.trainAccuracy, r.testLoss, 100 * r.testAccuracy, r.seconds, r.imagesPerSecond))
+        }
+        if let last = history.last {
+            print(String(format: "test accuracy %.2f%% after %d epochs (%.1f s this run); checkpoint %@, log %@",
+                         100 * last.testAccuracy, last.epoch, Date().timeIntervalSince(started), checkpoint.path, log.path))
+        }
+    }
+}
+
+/// Loads (train, test) from an IDX folder, a CIFAR-10 folder or a CSV file.
+func loadDataSet(_ path: String, testFraction: Double, seed: UInt64) throws -> (Dataset, Dataset) {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+        throw DataError(file: path, "no such file or folder")
+    }
+    if isDir.boolValue {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        if files.contains(where: { $0.hasPrefix("data_batch_") }) {
+            let trainFiles = files.filter { $0.hasPrefix("data_batch_") }.sorted().map { (path as NSString).appendingPathComponent($0) }
+            guard let testFile = files.first(where: { $0.hasPrefix("test_batch") }) else {
+                throw DataError(file: path, "CIFAR folder has no test_batch.bin")
+            }
+            return (try DatasetReader.cifar(trainFiles), try DatasetReader.cifar([(path as NSString).appendingPathComponent(testFile)]))
+        }
+        return try DatasetReader.idxDirectory(path)
+    }
+    let all = try DatasetReader.csv(path)
+    let (train, test) = all.split(validationFraction: testFraction, seed: seed)
+    return (train, test)
+}

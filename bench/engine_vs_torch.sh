@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# One training step of the reference CNN (batch 64×3×32×32, three conv3×3-16+BN+ReLU, global
+# average pool, linear-10, cross-entropy, SGD momentum): SwiftNAS against PyTorch 2.13 CPU, both
+# on 2 threads, medians over 30 steps after 5 warm-up steps, in one run.
+# Last line: step_ratio=<swiftnas_ms / torch_ms> (torch_ms: the faster of NCHW and channels-last).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+THREADS=${THREADS:-2}
+swift build -c release --product swiftnas >/dev/null
+ours=$(.build/release/swiftnas bench-step --threads "$THREADS" --steps 30 --warmup 5)
+theirs=$(python3 bench/torch_step.py --threads "$THREADS" --steps 30 --warmup 5)
+echo "swiftnas: $ours"
+echo "pytorch:  $theirs"
+s=$(sed -E 's/.*swiftnas_step_ms=([0-9.]+).*/\1/' <<<"$ours")
+t=$(sed -E 's/.*torch_step_ms=([0-9.]+).*/\1/' <<<"$theirs")
+python3 -c "print(f'step_ratio={$s / $t:.3f}')"

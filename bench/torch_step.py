@@ -1,0 +1,61 @@
+"""PyTorch peer of `swiftnas bench-step`: the reference CNN's full training step on CPU.
+
+Prints the median step time (ms) for NCHW and channels-last layouts and the peak RSS.
+"""
+import argparse
+import resource
+import time
+
+import torch
+import torch.nn as nn
+
+
+def reference_cnn():
+    layers = []
+    c = 3
+    for _ in range(3):
+        layers += [nn.Conv2d(c, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU()]
+        c = 16
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+
+
+def time_steps(channels_last, batch, steps, warmup):
+    torch.manual_seed(0)
+    model = reference_cnn()
+    x = torch.randn(batch, 3, 32, 32)
+    y = torch.arange(batch) % 10
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+    times = []
+    for i in range(warmup + steps):
+        t0 = time.perf_counter()
+        loss = loss_fn(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        t1 = time.perf_counter()
+        if i >= warmup:
+            times.append((t1 - t0) * 1e3)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--warmup", type=int, default=5)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    nchw = time_steps(False, a.batch_size, a.steps, a.warmup)
+    cl = time_steps(True, a.batch_size, a.steps, a.warmup)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"torch_nchw_ms={nchw:.3f} torch_channels_last_ms={cl:.3f} torch_step_ms={min(nchw, cl):.3f} peak_rss_mb={peak:.1f}")
+
+
+if __name__ == "__main__":
+    main()
