@@ -12,5 +12,8 @@ struct SwiftNAS: ParsableCommand {
     static let commands: [ParsableCommand.Type] = [
         TrainCommand.self,
         EngineBenchCommand.self,
+        SearchCommand.self,
+        TrialsCommand.self,
+        BenchStrategiesCommand.self,
     ]
 }

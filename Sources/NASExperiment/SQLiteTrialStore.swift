@@ -1,0 +1,158 @@
+import Foundation
+import GRDB
+import NASStrategies
+
+/// The embedded default trial store: one SQLite file, written through GRDB in WAL mode.
+///
+/// Each ask and each tell is one transaction (trial row + strategy state), committed before the
+/// runner moves on. With WAL, a committed transaction survives the process being killed at any
+/// point, and readers (`swiftnas trials`) never block the search. `synchronous = NORMAL` is the
+/// WAL setting that survives process crashes; a power cut may lose the last few steps, which a
+/// resumed run then simply repeats with the same result.
+public final class SQLiteTrialStore: TrialStore {
+    public let path: String
+    private let pool: DatabasePool
+
+    public var location: String { path }
+    public var keepsStrategyState: Bool { true }
+
+    public init(path: String) throws {
+        self.path = path
+        var config = Configuration()
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        do { pool = try DatabasePool(path: path, configuration: config) } catch {
+            throw TrialStoreError.corrupt(store: path, reason: "\(error)")
+        }
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE experiment (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    configuration TEXT NOT NULL,
+                    created_at REAL NOT NULL
+                );
+                CREATE TABLE trials (
+                    number INTEGER PRIMARY KEY,
+                    architecture TEXT NOT NULL,
+                    fidelity INTEGER,
+                    role TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    objective REAL,
+                    cost REAL,
+                    metrics TEXT NOT NULL,
+                    asked_at REAL NOT NULL,
+                    told_at REAL,
+                    ask_seconds REAL NOT NULL,
+                    evaluate_seconds REAL,
+                    tell_seconds REAL
+                );
+                CREATE TABLE strategy_state (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    trial INTEGER NOT NULL,
+                    phase TEXT NOT NULL,
+                    state BLOB NOT NULL
+                );
+                """)
+        }
+        do { try migrator.migrate(pool) } catch {
+            throw TrialStoreError.corrupt(store: path, reason: "not a SwiftNAS trial store (\(error))")
+        }
+    }
+
+    /// The journal mode SQLite reports (`wal` for this store).
+    public func journalMode() throws -> String {
+        try pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
+    public func open(_ configuration: ExperimentConfiguration) throws -> StoredExperiment {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(configuration), as: UTF8.self)
+        return try pool.write { db in
+            if let storedJSON = try String.fetchOne(db, sql: "SELECT configuration FROM experiment WHERE id = 1") {
+                let stored = try self.decodeConfiguration(storedJSON)
+                if stored != configuration {
+                    throw TrialStoreError.configurationMismatch(store: self.path, differences: stored.differences(from: configuration))
+                }
+            } else {
+                try db.execute(sql: "INSERT INTO experiment (id, configuration, created_at) VALUES (1, ?, ?)",
+                               arguments: [json, Date().timeIntervalSince1970])
+            }
+            let trials = try Self.fetchTrials(db)
+            let state = try Data.fetchOne(db, sql: "SELECT state FROM strategy_state WHERE id = 1")
+            return StoredExperiment(trials: trials, strategyState: state)
+        }
+    }
+
+    public func recordAsk(_ trial: TrialRecord, strategyState: Data?) throws {
+        try pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO trials (number, architecture, fidelity, role, status, objective, cost, metrics,
+                                    asked_at, told_at, ask_seconds, evaluate_seconds, tell_seconds)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: StatementArguments(Self.arguments(trial)))
+            try Self.saveState(db, strategyState, trial: trial.number, phase: "ask")
+        }
+    }
+
+    public func recordTell(_ trial: TrialRecord, strategyState: Data?) throws {
+        try pool.write { db in
+            try db.execute(sql: """
+                UPDATE trials SET architecture = ?, fidelity = ?, role = ?, status = ?, objective = ?, cost = ?,
+                    metrics = ?, asked_at = ?, told_at = ?, ask_seconds = ?, evaluate_seconds = ?, tell_seconds = ?
+                WHERE number = ?
+                """, arguments: StatementArguments(Array(Self.arguments(trial).dropFirst())) + [trial.number])
+            guard db.changesCount == 1 else {
+                throw TrialStoreError.corrupt(store: self.path, reason: "tell for trial \(trial.number), which was never asked")
+            }
+            try Self.saveState(db, strategyState, trial: trial.number, phase: "tell")
+        }
+    }
+
+    public func configuration() throws -> ExperimentConfiguration? {
+        guard let json = try pool.read({ db in try String.fetchOne(db, sql: "SELECT configuration FROM experiment WHERE id = 1") })
+        else { return nil }
+        return try decodeConfiguration(json)
+    }
+
+    public func trials() throws -> [TrialRecord] { try pool.read { db in try Self.fetchTrials(db) } }
+
+    // MARK: - Rows
+
+    private func decodeConfiguration(_ json: String) throws -> ExperimentConfiguration {
+        do { return try JSONDecoder().decode(ExperimentConfiguration.self, from: Data(json.utf8)) } catch {
+            throw TrialStoreError.corrupt(store: path, reason: "unreadable configuration (\(error))")
+        }
+    }
+
+    private static func saveState(_ db: Database, _ state: Data?, trial: Int, phase: String) throws {
+        guard let state else { return }
+        try db.execute(sql: "INSERT OR REPLACE INTO strategy_state (id, trial, phase, state) VALUES (1, ?, ?, ?)",
+                       arguments: [trial, phase, state])
+    }
+
+    private static func arguments(_ t: TrialRecord) -> [(any DatabaseValueConvertible)?] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let metrics = String(decoding: (try? encoder.encode(t.metrics)) ?? Data("{}".utf8), as: UTF8.self)
+        return [t.number, t.architecture, t.fidelity, t.role.rawValue, t.status.rawValue, t.objective, t.cost, metrics,
+                t.askedAt.timeIntervalSince1970, t.toldAt?.timeIntervalSince1970, t.askSeconds, t.evaluateSeconds,
+                t.tellSeconds]
+    }
+
+    private static func fetchTrials(_ db: Database) throws -> [TrialRecord] {
+        try Row.fetchAll(db, sql: "SELECT * FROM trials ORDER BY number").map { row in
+            let metricsJSON: String = row["metrics"]
+            let metrics = try JSONDecoder().decode([String: Double].self, from: Data(metricsJSON.utf8))
+            let told: Double? = row["told_at"]
+            return TrialRecord(
+                number: row["number"], architecture: row["architecture"], fidelity: row["fidelity"],
+                role: TrialRole(rawValue: row["role"]) ?? .search,
+                status: TrialStatus(rawValue: row["status"]) ?? .asked,
+                objective: row["objective"], cost: row["cost"], metrics: metrics,
+                askedAt: Date(timeIntervalSince1970: row["asked_at"]),
+                toldAt: told.map(Date.init(timeIntervalSince1970:)),
+                askSeconds: row["ask_seconds"], evaluateSeconds: row["evaluate_seconds"], tellSeconds: row["tell_seconds"])
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import NASStrategies
+
+/// Where a trial is in its life: proposed and being evaluated, or evaluated and told.
+public enum TrialStatus: String, Codable, Sendable {
+    case asked
+    case complete
+}
+
+/// One trial as the store keeps it: the proposal, its evaluation, and when and how long each
+/// step took.
+public struct TrialRecord: Codable, Equatable, Sendable {
+    /// 0-based position in the order of asks.
+    public var number: Int
+    /// The space's string for the architecture (the NB201 cell string for nb201).
+    public var architecture: String
+    /// Fidelity in epochs, when the estimator has fidelities.
+    public var fidelity: Int?
+    public var role: TrialRole
+    public var status: TrialStatus
+    public var objective: Double?
+    public var cost: Double?
+    public var metrics: [String: Double]
+    public var askedAt: Date
+    public var toldAt: Date?
+    /// Time the strategy spent deciding this proposal (`ask`).
+    public var askSeconds: Double
+    public var evaluateSeconds: Double?
+    /// Time the strategy spent taking in the result (`tell`).
+    public var tellSeconds: Double?
+
+    public init(number: Int, architecture: String, fidelity: Int?, role: TrialRole, status: TrialStatus,
+                objective: Double? = nil, cost: Double? = nil, metrics: [String: Double] = [:],
+                askedAt: Date, toldAt: Date? = nil, askSeconds: Double,
+                evaluateSeconds: Double? = nil, tellSeconds: Double? = nil) {
+        self.number = number
+        self.architecture = architecture
+        self.fidelity = fidelity
+        self.role = role
+        self.status = status
+        self.objective = objective
+        self.cost = cost
+        self.metrics = metrics
+        self.askedAt = askedAt
+        self.toldAt = toldAt
+        self.askSeconds = askSeconds
+        self.evaluateSeconds = evaluateSeconds
+        self.tellSeconds = tellSeconds
+    }
+
+    /// Wall-clock seconds this trial has used so far.
+    public var seconds: Double { askSeconds + (evaluateSeconds ?? 0) + (tellSeconds ?? 0) }
+}

@@ -1,0 +1,48 @@
+import Foundation
+
+/// What a store holds for an experiment when it is (re)opened.
+public struct StoredExperiment: Sendable {
+    /// Trials in ask order; only the last may still be `asked`.
+    public var trials: [TrialRecord]
+    /// Strategy state saved with the most recent ask or tell, if the store keeps states.
+    public var strategyState: Data?
+}
+
+/// Errors of trial stores.
+public enum TrialStoreError: Error, CustomStringConvertible, Equatable {
+    case configurationMismatch(store: String, differences: [String])
+    case corrupt(store: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .configurationMismatch(store, differences):
+            return "the store \(store) holds an experiment with a different configuration:\n  "
+                + differences.joined(separator: "\n  ")
+                + "\nResume with the stored settings, or use a new store."
+        case let .corrupt(store, reason):
+            return "the store \(store) cannot be used: \(reason)"
+        }
+    }
+}
+
+/// Persistence of an experiment's configuration, trials and strategy state.
+///
+/// The contract that makes resume exact: `recordAsk` and `recordTell` are each durable and
+/// atomic (trial row and strategy state together) before they return, so a process killed at any
+/// instant leaves either the state before or the state after a step, never half of one.
+/// SQLite is the embedded default; a server database for many workers plugs in here.
+public protocol TrialStore: AnyObject {
+    /// Human-readable location, used in messages.
+    var location: String { get }
+    /// Whether the runner should hand over strategy state with every step.
+    var keepsStrategyState: Bool { get }
+
+    /// Creates the experiment, or reopens it if `configuration` equals the stored one; throws
+    /// `configurationMismatch` naming each differing field otherwise.
+    func open(_ configuration: ExperimentConfiguration) throws -> StoredExperiment
+    func recordAsk(_ trial: TrialRecord, strategyState: Data?) throws
+    func recordTell(_ trial: TrialRecord, strategyState: Data?) throws
+    /// Stored configuration, or nil for an empty store.
+    func configuration() throws -> ExperimentConfiguration?
+    func trials() throws -> [TrialRecord]
+}

@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import NASBench
+import NASExperiment
+import NASSpaces
+import NASStrategies
+
+/// `swiftnas search`: one architecture search on the NAS-Bench-201 table, persisted trial by
+/// trial so that running the same command again after an interruption resumes it.
+struct SearchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Search an architecture space with a black-box strategy (resumable).",
+        discussion: """
+        Strategies: \(StrategyCatalog.names.map { "\($0) (\(StrategyCatalog.summaries[$0]!))" }.joined(separator: "; ")).
+        The strategy maximises --objective (default nb201_c10valid_valid_12, the NAS-Bench-201 paper's \
+        12-epoch CIFAR-10 validation accuracy); the summary reports --report (default nats_c10_test_200) \
+        of the best architecture. Hyperband/BOHB evaluate at 12 and 200 epochs; give them a cost budget \
+        (--budget-cost, in epochs).
+        The table path comes from --benchmark, the config's `benchmark:`, or $\(NB201Table.environmentVariable).
+        With --store, every proposal and result is written to that SQLite file as it happens; running the \
+        same command again continues the search and ends with the same result as an uninterrupted run. \
+        A store is refused if any setting differs from the one it was created with.
+        """)
+
+    @Option(help: "YAML file with the settings below (flags override it).")
+    var config: String?
+
+    @Option(help: "Search space (nb201).")
+    var space: String?
+
+    @Option(help: "Strategy: \(StrategyCatalog.names.joined(separator: ", ")).")
+    var strategy: String?
+
+    @Option(help: "Path of the NAS-Bench-201 table (nasbench201.csv).")
+    var benchmark: String?
+
+    @Option(help: "Budget in queries (evaluations). Default 100 when no budget is given.")
+    var budget: Int?
+
+    @Option(name: .customLong("budget-seconds"), help: "Budget in wall-clock seconds.")
+    var budgetSeconds: Double?
+
+    @Option(name: .customLong("budget-cost"), help: "Budget in simulated cost (epochs for the NB201 table).")
+    var budgetCost: Double?
+
+    @Option(help: "Random seed.")
+    var seed: UInt64?
+
+    @Option(help: "SQLite trial store; the search resumes from it if it exists.")
+    var store: String?
+
+    @Option(help: "Metric the strategy maximises.")
+    var objective: String?
+
+    @Option(help: "Metric reported for the best architecture.")
+    var report: String?
+
+    @Option(name: .customLong("param"), help: ArgumentHelp("Strategy hyper-parameter key=value (repeatable).", valueName: "key=value"))
+    var params: [String] = []
+
+    @Flag(help: "No progress bar.")
+    var quiet = false
+
+    /// The request after merging the config file and the flags.
+    func request() throws -> (SearchRequest, benchmark: String?, store: String?) {
+        let file = try config.map(SearchConfigFile.load)
+        var r = SearchRequest()
+        if let v = space ?? file?.space { r.space = v }
+        if let v = strategy ?? file?.strategy { r.strategy = v }
+        if let v = seed ?? file?.seed { r.seed = v }
+        if let v = objective ?? file?.objective { r.objective = v }
+        if let v = report ?? file?.report { r.report = v }
+        var h = (file?.hyperparameters ?? [:]).mapValues(\.text)
+        for p in params {
+            guard let eq = p.firstIndex(of: "="), eq != p.startIndex else {
+                throw ValidationError("--param expects key=value, got '\(p)'")
+            }
+            h[String(p[..<eq])] = String(p[p.index(after: eq)...])
+        }
+        r.hyperparameters = h
+        if budget != nil || budgetSeconds != nil || budgetCost != nil {
+            r.budget = Budget(queries: budget, seconds: budgetSeconds, cost: budgetCost)
+        } else if let b = file?.budget {
+            r.budget = Budget(queries: b.queries, seconds: b.seconds, cost: b.cost)
+        }
+        if r.budget.isUnlimited { throw ValidationError("the budget is unlimited: give queries, seconds or cost") }
+        return (r, benchmark ?? file?.benchmark, store ?? file?.store)
+    }
+
+    func run() throws {
+        let (request, benchmarkPath, storePath) = try request()
+        let table = try NB201Table(contentsOf: try NB201Table.resolvePath(explicit: benchmarkPath))
+        let estimator = NB201TabularEstimator(table: table)
+        let trialStore: any TrialStore = try storePath.map { try SQLiteTrialStore(path: $0) } ?? InMemoryTrialStore()
+        let runner = try NB201Search.runner(request, estimator: estimator, store: trialStore)
+        var display = SearchProgressDisplay(reportMetric: request.report)
+        let summary = try runner.run { progress in if !quiet { display.update(progress) } }
+        if !quiet { display.finish() }
+        print(SearchReport.text(summary, estimator: estimator))
+    }
+}
+
+/// The final summary printed by `swiftnas search`.
+enum SearchReport {
+    static func text(_ s: ExperimentSummary, estimator: NB201TabularEstimator) -> String {
+        let c = s.configuration
+        var lines: [String] = []
+        lines.append("search: \(c.space) × \(c.strategy) × \(c.estimator), seed \(c.seed), budget \(c.budget)")
+        let hp = c.hyperparameters.keys.sorted().map { "\($0)=\(c.hyperparameters[$0]!)" }.joined(separator: " ")
+        lines.append("hyper-parameters: \(hp.isEmpty ? "none" : hp)")
+        lines.append(String(format: "trials: %d (%d resumed from the store), cost %.0f %@, %.2f s",
+                            s.queries, s.resumedTrials, s.cost, estimator.costUnit, s.seconds))
+        lines.append(String(format: "strategy time per trial: ask %.3f ms, tell %.3f ms",
+                            s.meanAskSeconds * 1000, s.meanTellSeconds * 1000))
+        if let i = s.incumbent {
+            let at = i.fidelity.map { " at \($0) epochs" } ?? ""
+            lines.append("best: trial \(i.trial) \(i.architecture)")
+            var value = String(format: "  %@ = %.4f%@", c.objective, i.objective, at)
+            if let r = i.report { value += String(format: "; %@ = %.4f", c.report, r) }
+            if let cell = try? NB201Cell(parsing: i.architecture) {
+                value += "; arch index \(estimator.table.index(of: cell))"
+            }
+            lines.append(value)
+        }
+        if let f = s.finalTrial { lines.append("final architecture proposed by the strategy: \(f.architecture)") }
+        return lines.joined(separator: "\n")
+    }
+}
