@@ -107,10 +107,11 @@ public final class Trainer {
     }
 
     /// Runs the remaining epochs. With `checkpoint`, state is saved after every epoch (and read
-    /// first when `resume` is set); with `log`, one JSON line per epoch is appended.
+    /// first when `resume` is set); with `log`, one JSON line per epoch is appended. An error
+    /// thrown by `progress` stops training there (the last checkpoint stays valid).
     @discardableResult
     public func run(checkpoint: URL? = nil, resume: Bool = false, log: URL? = nil,
-                    progress: ((BatchProgress) -> Void)? = nil) throws -> [EpochRecord] {
+                    progress: ((BatchProgress) throws -> Void)? = nil) throws -> [EpochRecord] {
         let loader = BatchLoader(train, batchSize: config.batchSize, shuffle: true, dropLast: false,
                                  augmentation: Augmentation(cropPadding: config.cropPadding,
                                                             horizontalFlip: config.horizontalFlip, cutout: config.cutout),
@@ -141,7 +142,7 @@ public final class Trainer {
                 lossSum += Double(loss.item) * Double(batch.labels.count)
                 correct += zip(logits.argmaxLastAxis(), batch.labels).filter { $0 == $1 }.count
                 seen += batch.labels.count
-                progress?(BatchProgress(epoch: epoch, epochs: config.epochs, batch: b, batches: steps,
+                try progress?(BatchProgress(epoch: epoch, epochs: config.epochs, batch: b, batches: steps,
                                         loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen),
                                         imagesPerSecond: Double(seen) / max(Date().timeIntervalSince(start), 1e-9)))
             }
