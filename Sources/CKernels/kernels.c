@@ -224,8 +224,8 @@ void nas_channel_sums(const float *u, const float *v, long rows, int C, double *
 }
 
 NAS_CLONES
-void nas_channel_affine(const float *u, const float *a, const float *b, const float *v, const float *c,
-                        long rows, int C, float *out) {
+void nas_channel_affine(const float *restrict u, const float *restrict a, const float *restrict b,
+                        const float *restrict v, const float *restrict c, long rows, int C, float *restrict out) {
     for (long r = 0; r < rows; r++) {
         const float *ur = u + r * C;
         float *o = out + r * C;
@@ -239,12 +239,12 @@ void nas_channel_affine(const float *u, const float *a, const float *b, const fl
 }
 
 NAS_CLONES
-void nas_relu_forward(const float *x, long n, float *out) {
+void nas_relu_forward(const float *restrict x, long n, float *restrict out) {
     for (long i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : 0;
 }
 
 NAS_CLONES
-void nas_relu_backward(const float *g, const float *y, long n, float *gx) {
+void nas_relu_backward(const float *restrict g, const float *restrict y, long n, float *restrict gx) {
     for (long i = 0; i < n; i++) gx[i] = y[i] > 0 ? g[i] : 0;
 }
 
@@ -255,4 +255,89 @@ void nas_tune_allocator(void) {
     mallopt(M_MMAP_THRESHOLD, 512 << 20);
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
 #endif
+}
+
+static inline int nas_pool_divisor(int oh, int ow, int H, int W, int K, int S, int P, int countIncludePad) {
+    int h0 = oh * S - P, w0 = ow * S - P;
+    int h1 = h0 + K, w1 = w0 + K;
+    if (countIncludePad) {
+        if (h1 > H + P) h1 = H + P;
+        if (w1 > W + P) w1 = W + P;
+        return (h1 - h0) * (w1 - w0);
+    }
+    if (h0 < 0) h0 = 0;
+    if (w0 < 0) w0 = 0;
+    if (h1 > H) h1 = H;
+    if (w1 > W) w1 = W;
+    return (h1 - h0) * (w1 - w0);
+}
+
+NAS_CLONES
+void nas_avgpool_forward(const float *restrict x, int H, int W, int C, int K, int S, int P, int countIncludePad,
+                         int OH, int OW, float *restrict out) {
+    for (int oh = 0; oh < OH; oh++) {
+        const int h0 = oh * S - P < 0 ? 0 : oh * S - P, h1 = oh * S - P + K > H ? H : oh * S - P + K;
+        for (int ow = 0; ow < OW; ow++) {
+            const int w0 = ow * S - P < 0 ? 0 : ow * S - P, w1 = ow * S - P + K > W ? W : ow * S - P + K;
+            float *o = out + ((long)oh * OW + ow) * C;
+            for (int c = 0; c < C; c++) o[c] = 0;
+            for (int h = h0; h < h1; h++)
+                for (int w = w0; w < w1; w++) {
+                    const float *src = x + ((long)h * W + w) * C;
+                    for (int c = 0; c < C; c++) o[c] += src[c];
+                }
+            const float inv = 1.0f / (float)nas_pool_divisor(oh, ow, H, W, K, S, P, countIncludePad);
+            for (int c = 0; c < C; c++) o[c] *= inv;
+        }
+    }
+}
+
+NAS_CLONES
+void nas_avgpool_backward(const float *restrict gy, int H, int W, int C, int K, int S, int P, int countIncludePad,
+                          int OH, int OW, float *restrict gx) {
+    for (int oh = 0; oh < OH; oh++) {
+        const int h0 = oh * S - P < 0 ? 0 : oh * S - P, h1 = oh * S - P + K > H ? H : oh * S - P + K;
+        for (int ow = 0; ow < OW; ow++) {
+            const int w0 = ow * S - P < 0 ? 0 : ow * S - P, w1 = ow * S - P + K > W ? W : ow * S - P + K;
+            const float *g = gy + ((long)oh * OW + ow) * C;
+            const float inv = 1.0f / (float)nas_pool_divisor(oh, ow, H, W, K, S, P, countIncludePad);
+            for (int h = h0; h < h1; h++)
+                for (int w = w0; w < w1; w++) {
+                    float *dst = gx + ((long)h * W + w) * C;
+                    for (int c = 0; c < C; c++) dst[c] += g[c] * inv;
+                }
+        }
+    }
+}
+
+NAS_CLONES
+void nas_pack_positive_bits(const float *x, long rows, long d, long words, unsigned long long *bits) {
+    for (long r = 0; r < rows; r++) {
+        const float *row = x + r * d;
+        unsigned long long *out = bits + r * words;
+        for (long w = 0; w < words; w++) {
+            const long base = w * 64;
+            const long n = d - base < 64 ? d - base : 64;
+            unsigned long long word = 0;
+            for (long k = 0; k < n; k++) word |= (unsigned long long)(row[base + k] > 0.0f) << k;
+            out[w] = word;
+        }
+    }
+}
+
+__attribute__((target_clones("popcnt", "default")))
+void nas_agreement_accumulate(const unsigned long long *bits, int rows, int i0, int i1, long words, long d,
+                              double weight, double *K) {
+    for (int i = i0; i < i1; i++) {
+        const unsigned long long *a = bits + (long)i * words;
+        K[(long)i * rows + i] += weight * (double)d;
+        for (int j = i + 1; j < rows; j++) {
+            const unsigned long long *b = bits + (long)j * words;
+            long differ = 0;
+            for (long w = 0; w < words; w++) differ += __builtin_popcountll(a[w] ^ b[w]);
+            const double agree = weight * (double)(d - differ);
+            K[(long)i * rows + j] += agree;
+            K[(long)j * rows + i] += agree;
+        }
+    }
 }

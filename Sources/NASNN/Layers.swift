@@ -42,6 +42,9 @@ public final class BatchNorm: Module, Layer {
     public let runningVar: Tensor
     public let momentum: Float
     public let eps: Float
+    /// When set the layer passes its input through unchanged (synflow scores networks without
+    /// batch norm).
+    public var isBypassed = false
 
     public init(_ channels: Int, affine: Bool = true, momentum: Float = 0.1, eps: Float = 1e-5) {
         weight = affine ? Init.ones([channels]) : nil
@@ -53,7 +56,8 @@ public final class BatchNorm: Module, Layer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        batchNorm(x, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
+        if isBypassed { return x }
+        return batchNorm(x, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
                   training: training, momentum: momentum, eps: eps)
     }
 }

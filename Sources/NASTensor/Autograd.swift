@@ -83,6 +83,7 @@ extension Tensor {
                     if let existing = t.grad { addInPlace(existing, g) } else { t.grad = g.copy().reshaped(t.shape) }
                     continue
                 }
+                if t.retainsGrad { t.grad = t.grad.map { add($0, g.reshaped(t.shape)) } ?? g.copy().reshaped(t.shape) }
                 let inputGrads = node.backward(g)
                 for (input, ig) in zip(node.inputs, inputGrads) {
                     guard input.requiresGrad, let ig else { continue }

@@ -13,7 +13,7 @@ struct DirectConvolution {
 
     /// Whether the direct kernels handle this convolution and are expected to beat GEMM.
     static func applies(groups: Int, kh: Int, kw: Int, cin: Int, cout: Int) -> Bool {
-        groups == 1 && kh * kw > 1 && cout <= 128 && cin <= 256
+        groups == 1 && cout <= 128 && cin <= 256
     }
 
     init(x: [Int], weight: [Int], oh: Int, ow: Int, _ o: Conv2dOptions) {
@@ -49,13 +49,15 @@ struct DirectConvolution {
         let packed = packWeight(weight)
         let xs = UncheckedSendable(x.data), ws = UncheckedSendable(packed.data), os = UncheckedSendable(out.data)
         let bs = UncheckedSendable(bias?.data)
+        // Unpadded inputs whose channel count is a multiple of 16 are read in place.
+        let inPlace = o.padding == (0, 0) && cinStride == cin
         Parallel.forChunks(n) { _, images in
-            let xp = UnsafeMutablePointer<Float>.allocate(capacity: hp * wp * cinStride)
-            xp.initialize(repeating: 0, count: hp * wp * cinStride)
-            defer { xp.deallocate() }
+            let xp = inPlace ? nil : UnsafeMutablePointer<Float>.allocate(capacity: hp * wp * cinStride)
+            xp?.initialize(repeating: 0, count: hp * wp * cinStride)
+            defer { xp?.deallocate() }
             for img in images {
-                padImage(xs.value, img, into: xp)
-                nas_conv_direct_forward(xp, Int32(wp), Int32(cin), Int32(cinStride), ws.value, Int32(coutPad),
+                if let xp { padImage(xs.value, img, into: xp) }
+                nas_conv_direct_forward(xp ?? xs.value + img * h * w * cin, Int32(wp), Int32(cin), Int32(cinStride), ws.value, Int32(coutPad),
                                         Int32(kh), Int32(kw), Int32(o.stride.0), Int32(o.stride.1),
                                         Int32(o.dilation.0), Int32(o.dilation.1), Int32(oh), Int32(ow), Int32(cout),
                                         bs.value, os.value + img * oh * ow * cout)

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Max pooling on channels-last images `[N, H, W, C]` (padding counts as −∞, floor mode).
@@ -48,50 +49,24 @@ public func avgPool2d(_ x: Tensor, kernel: Int, stride: Int? = nil, padding: Int
     let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let oh = windowOutputSize(h, kernel: kernel, stride: s, padding: padding, dilation: 1)
     let ow = windowOutputSize(w, kernel: kernel, stride: s, padding: padding, dilation: 1)
-    // Divisor per output position (same for every image and channel).
-    var divisor = [Float](repeating: 0, count: oh * ow)
-    for i in 0..<oh { for j in 0..<ow {
-        if countIncludePad {
-            // PyTorch clips the window to the padded input, then counts padding cells.
-            let hEnd = min(i * s - padding + kernel, h + padding), wEnd = min(j * s - padding + kernel, w + padding)
-            divisor[i * ow + j] = Float((hEnd - (i * s - padding)) * (wEnd - (j * s - padding)))
-        } else {
-            let h0 = max(i * s - padding, 0), h1 = min(i * s - padding + kernel, h)
-            let w0 = max(j * s - padding, 0), w1 = min(j * s - padding + kernel, w)
-            divisor[i * ow + j] = Float((h1 - h0) * (w1 - w0))
-        }
-    }}
-    func window(_ i: Int, _ j: Int) -> (Range<Int>, Range<Int>) {
-        (max(i * s - padding, 0)..<min(i * s - padding + kernel, h), max(j * s - padding, 0)..<min(j * s - padding + kernel, w))
-    }
-    let out = Tensor(zeros: [n, oh, ow, c])
+    let include: Int32 = countIncludePad ? 1 : 0
+    let out = Tensor(uninitializedShape: [n, oh, ow, c])
     let px = UncheckedSendable(x.data), po = UncheckedSendable(out.data)
     Parallel.forChunks(n) { _, images in
-        for img in images { for i in 0..<oh { for j in 0..<ow {
-            let o = ((img * oh + i) * ow + j) * c
-            let (hr, wr) = window(i, j)
-            for hi in hr { for wi in wr {
-                let src = ((img * h + hi) * w + wi) * c
-                for ch in 0..<c { po.value[o + ch] += px.value[src + ch] }
-            }}
-            let inv = 1 / divisor[i * ow + j]
-            for ch in 0..<c { po.value[o + ch] *= inv }
-        }}}
+        for img in images {
+            nas_avgpool_forward(px.value + img * h * w * c, Int32(h), Int32(w), Int32(c), Int32(kernel), Int32(s),
+                                Int32(padding), include, Int32(oh), Int32(ow), po.value + img * oh * ow * c)
+        }
     }
     let inShape = x.shape
     return out.recorded("avgPool2d", [x]) { g in
         let gx = Tensor(zeros: inShape)
         let pg = UncheckedSendable(g.data), pgx = UncheckedSendable(gx.data)
         Parallel.forChunks(n) { _, images in
-            for img in images { for i in 0..<oh { for j in 0..<ow {
-                let o = ((img * oh + i) * ow + j) * c
-                let inv = 1 / divisor[i * ow + j]
-                let (hr, wr) = window(i, j)
-                for hi in hr { for wi in wr {
-                    let dst = ((img * h + hi) * w + wi) * c
-                    for ch in 0..<c { pgx.value[dst + ch] += pg.value[o + ch] * inv }
-                }}
-            }}}
+            for img in images {
+                nas_avgpool_backward(pg.value + img * oh * ow * c, Int32(h), Int32(w), Int32(c), Int32(kernel), Int32(s),
+                                     Int32(padding), include, Int32(oh), Int32(ow), pgx.value + img * h * w * c)
+            }
         }
         return [gx]
     }

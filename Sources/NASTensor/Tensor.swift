@@ -40,6 +40,8 @@ public final class Tensor {
     public var grad: Tensor?
     /// The op that produced this tensor, if it was recorded on the tape.
     var node: Node?
+    /// Whether `backward()` stores this (non-leaf) tensor's gradient in `grad` too.
+    public var retainsGrad = false
 
     public var count: Int { storage.count }
     public var rank: Int { shape.count }

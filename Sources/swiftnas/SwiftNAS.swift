@@ -12,6 +12,7 @@ struct SwiftNAS: ParsableCommand {
     static let commands: [ParsableCommand.Type] = [
         TrainCommand.self,
         EngineBenchCommand.self,
+        BenchZeroCostCommand.self,
         SearchCommand.self,
         TrialsCommand.self,
         BenchStrategiesCommand.self,

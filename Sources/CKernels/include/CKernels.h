@@ -52,3 +52,18 @@ void nas_relu_backward(const float *g, const float *y, long n, float *gx);
 
 /// Raises glibc's mmap and trim thresholds so large, short-lived tensors reuse heap memory.
 void nas_tune_allocator(void);
+
+/// Average pooling of one channels-last image with PyTorch's divisor rules (floor mode);
+/// `backward` scatters gy (shape of the output) into gx (shape of the input, accumulated).
+void nas_avgpool_forward(const float *x, int H, int W, int C, int K, int S, int P, int countIncludePad,
+                         int OH, int OW, float *out);
+void nas_avgpool_backward(const float *gy, int H, int W, int C, int K, int S, int P, int countIncludePad,
+                          int OH, int OW, float *gx);
+
+/// Packs the signs (x > 0) of `rows` rows of `d` values into 64-bit words, `words` per row
+/// (unused high bits zero).
+void nas_pack_positive_bits(const float *x, long rows, long d, long words, unsigned long long *bits);
+/// K[i][j] and K[j][i] += weight · (number of bits on which rows i and j agree), over `d` real
+/// bits, for rows i in [i0, i1) and every j ≥ i.
+void nas_agreement_accumulate(const unsigned long long *bits, int rows, int i0, int i1, long words, long d,
+                              double weight, double *K);

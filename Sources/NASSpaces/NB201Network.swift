@@ -1,0 +1,185 @@
+import NASNN
+import NASTensor
+
+/// Where an activation observer is called from inside an NB201 network.
+public enum ActivationSite: Sendable {
+    /// The input of a ReLU (NASWOT's binary codes come from here).
+    case reluInput
+    /// The raw output of a convolution, before its batch norm (fisher's activations).
+    case convOutput
+}
+
+/// Shape of an NB201 network: `C` stem channels, `N` cells per stage, input channels and classes.
+public struct NB201NetworkConfig: Codable, Sendable, Equatable {
+    public var channels = 16
+    public var cellsPerStage = 5
+    public var inputChannels = 3
+    public var classes = 10
+    /// Affine batch norm in the cells (the benchmark's default).
+    public var affine = true
+
+    public init(channels: Int = 16, cellsPerStage: Int = 5, inputChannels: Int = 3, classes: Int = 10, affine: Bool = true) {
+        self.channels = channels; self.cellsPerStage = cellsPerStage
+        self.inputChannels = inputChannels; self.classes = classes; self.affine = affine
+    }
+}
+
+/// ReLU → conv → batch norm, NAS-Bench-201's convolution unit.
+public final class ReLUConvBN: Module {
+    public let conv: Conv2d
+    public let bn: BatchNorm
+
+    public init(_ cin: Int, _ cout: Int, kernel: Int, stride: Int, padding: Int, affine: Bool = true,
+                using rng: inout SeededGenerator) {
+        conv = Conv2d(cin, cout, kernel: kernel, stride: stride, padding: padding, bias: false, using: &rng)
+        bn = BatchNorm(cout, affine: affine)
+    }
+
+    public func callAsFunction(_ x: Tensor, observer: NB201Network.Observer?) -> Tensor {
+        observer?(.reluInput, x)
+        let y = conv(relu(x))
+        observer?(.convOutput, y)
+        return bn(y)
+    }
+}
+
+/// One edge of a cell: the module for its operation (`nil` for none / skip / pooling, which
+/// have no parameters when input and output channels agree, as they do inside NB201 cells).
+public final class NB201Edge: Module {
+    public let operation: NB201Operation
+    public let unit: ReLUConvBN?
+
+    init(_ op: NB201Operation, channels: Int, affine: Bool, using rng: inout SeededGenerator) {
+        operation = op
+        switch op {
+        case .conv1x1: unit = ReLUConvBN(channels, channels, kernel: 1, stride: 1, padding: 0, affine: affine, using: &rng)
+        case .conv3x3: unit = ReLUConvBN(channels, channels, kernel: 3, stride: 1, padding: 1, affine: affine, using: &rng)
+        case .none, .skipConnect, .avgPool3x3: unit = nil
+        }
+    }
+
+    /// The edge's output, or nil for `none` (a zero that the node sum skips).
+    func callAsFunction(_ x: Tensor, observer: NB201Network.Observer?) -> Tensor? {
+        switch operation {
+        case .none: return nil
+        case .skipConnect: return x
+        case .avgPool3x3: return avgPool2d(x, kernel: 3, stride: 1, padding: 1, countIncludePad: false)
+        case .conv1x1, .conv3x3: return unit!(x, observer: observer)
+        }
+    }
+}
+
+/// A cell: node j = Σ_{i<j} op_{j←i}(node i), output = node 3.
+public final class NB201CellModule: Module {
+    public let cell: NB201Cell
+    public let edges: [Module]
+
+    init(_ cell: NB201Cell, channels: Int, affine: Bool, using rng: inout SeededGenerator) {
+        self.cell = cell
+        edges = cell.ops.map { NB201Edge($0, channels: channels, affine: affine, using: &rng) }
+    }
+
+    func callAsFunction(_ x: Tensor, observer: NB201Network.Observer?) -> Tensor {
+        var nodes: [Tensor?] = [x]
+        for node in 1..<NB201Cell.nodeCount {
+            var sum: Tensor? = nil
+            for (e, edge) in NB201Cell.edges.enumerated() where edge.to == node {
+                guard let input = nodes[edge.from], let y = (edges[e] as! NB201Edge)(input, observer: observer) else { continue }
+                sum = sum.map { $0 + y } ?? y
+            }
+            nodes.append(sum)
+        }
+        // A cell with no path from input to output computes zeros.
+        return nodes[NB201Cell.nodeCount - 1] ?? Tensor(zeros: x.shape)
+    }
+}
+
+/// The residual reduction block between stages: two ReLU-conv-BN (the first with stride 2) plus
+/// a shortcut of 2×2 average pooling and a 1×1 convolution.
+public final class ResidualReduction: Module {
+    public let convA: ReLUConvBN
+    public let convB: ReLUConvBN
+    public let shortcut: Conv2d
+
+    init(_ cin: Int, _ cout: Int, using rng: inout SeededGenerator) {
+        convA = ReLUConvBN(cin, cout, kernel: 3, stride: 2, padding: 1, using: &rng)
+        convB = ReLUConvBN(cout, cout, kernel: 3, stride: 1, padding: 1, using: &rng)
+        shortcut = Conv2d(cin, cout, kernel: 1, bias: false, using: &rng)
+    }
+
+    func callAsFunction(_ x: Tensor, observer: NB201Network.Observer?) -> Tensor {
+        let residual = shortcut(avgPool2d(x, kernel: 2, stride: 2))
+        return convB(convA(x, observer: observer), observer: observer) + residual
+    }
+}
+
+/// A NAS-Bench-201 network for one cell: a 3×3 conv stem with C channels and batch norm, three
+/// stages of N cells (C, 2C, 4C channels) joined by residual reduction blocks, then batch norm,
+/// ReLU, global average pooling and a linear classifier. Inputs are channels-last images; any
+/// size divisible by 4 works (32×32 as CIFAR; 28×28 images are zero-padded to 32 by callers).
+public final class NB201Network: Module, Layer {
+    public typealias Observer = (ActivationSite, Tensor) -> Void
+
+    public let cell: NB201Cell
+    public let config: NB201NetworkConfig
+    public let stem: Conv2d
+    public let stemBN: BatchNorm
+    public let blocks: [Module]
+    public let lastBN: BatchNorm
+    public let classifier: Linear
+    /// Called on every ReLU input and convolution output during a forward pass (zero-cost proxies).
+    public var observer: Observer?
+
+    public init(cell: NB201Cell, config: NB201NetworkConfig = NB201NetworkConfig(), seed: UInt64) {
+        var rng = SeededGenerator(seed: seed)
+        self.cell = cell
+        self.config = config
+        let c = config.channels
+        stem = Conv2d(config.inputChannels, c, kernel: 3, padding: 1, bias: false, using: &rng)
+        stemBN = BatchNorm(c)
+        var blocks: [Module] = []
+        var channels = c
+        for stage in 0..<3 {
+            if stage > 0 {
+                blocks.append(ResidualReduction(channels, channels * 2, using: &rng))
+                channels *= 2
+            }
+            for _ in 0..<config.cellsPerStage {
+                blocks.append(NB201CellModule(cell, channels: channels, affine: config.affine, using: &rng))
+            }
+        }
+        self.blocks = blocks
+        lastBN = BatchNorm(channels)
+        classifier = Linear(channels, config.classes, using: &rng)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        var h = stemBN(stem(x))
+        for block in blocks {
+            if let cellModule = block as? NB201CellModule { h = cellModule(h, observer: observer) }
+            else { h = (block as! ResidualReduction)(h, observer: observer) }
+        }
+        h = lastBN(h)
+        observer?(.reluInput, h)
+        return classifier(globalAvgPool2d(relu(h)))
+    }
+
+    /// Multiply-accumulate operations of one forward pass on an `height × width` image
+    /// (convolutions and the classifier; the NB201 convention for "FLOPs").
+    public func multiplyAccumulates(height: Int, width: Int) -> Int {
+        var total = 0
+        var h = height, w = width
+        func conv(_ c: Conv2d, _ oh: Int, _ ow: Int) -> Int { c.weight.count * oh * ow }
+        total += conv(stem, h, w)
+        for block in blocks {
+            if let r = block as? ResidualReduction {
+                let oh = (h + 1) / 2, ow = (w + 1) / 2
+                total += conv(r.convA.conv, oh, ow) + conv(r.convB.conv, oh, ow) + conv(r.shortcut, h / 2, w / 2)
+                h = oh; w = ow
+            } else if let cm = block as? NB201CellModule {
+                for case let e as NB201Edge in cm.edges { if let u = e.unit { total += conv(u.conv, h, w) } }
+            }
+        }
+        return total + classifier.weight.count
+    }
+}
