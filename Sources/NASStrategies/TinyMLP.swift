@@ -4,30 +4,81 @@ import NASTensor
 /// A small fully connected regression network (ReLU hidden layers, linear output) trained with
 /// Adam on mean squared error — the neural predictor inside BANANAS.
 ///
-/// It is written on plain Float arrays with its backward pass by hand: the predictor is tiny
-/// (a few thousand weights), runs thousands of times per benchmark, and must be deterministic
-/// for a given seed; a general autograd engine would spend more time on bookkeeping than on
-/// arithmetic here. Inputs are architecture encodings that are mostly zeros, so the first
-/// layer only touches the non-zero inputs.
+/// It is written on one flat Float array with its backward pass by hand: the predictor is tiny
+/// (a few thousand weights), is retrained thousands of times in a benchmark, and must be
+/// deterministic for a given seed; a general autograd engine would spend more time on
+/// bookkeeping than on arithmetic here. Inputs are architecture encodings that are mostly
+/// zeros, so the first layer is stored input-major and only the rows of non-zero inputs are
+/// touched, forward and backward.
 struct TinyMLP {
-    /// Layer widths, input first, 1 last.
-    let sizes: [Int]
-    /// Per layer l (0-based, l = 0 maps sizes[0] → sizes[1]): row-major [out][in].
-    var weights: [[Float]]
-    var biases: [[Float]]
+    /// Where each layer's numbers live in the flat buffers.
+    struct Layout {
+        /// Layer widths, input first, 1 last.
+        let sizes: [Int]
+        /// Start of each layer's weights and biases in the parameter buffer. Layer 0: weights
+        /// [in][out] (input-major), then bias [out]; later layers: weights [out][in], then bias.
+        let weightOffset: [Int]
+        let biasOffset: [Int]
+        /// Start of each layer's outputs in an activation buffer, and the buffer's length.
+        let activationOffset: [Int]
+        let activationCount: Int
+        let parameterCount: Int
+
+        init(sizes: [Int]) {
+            self.sizes = sizes
+            var w: [Int] = [], b: [Int] = [], a: [Int] = []
+            var p = 0, act = 0
+            for l in 0..<(sizes.count - 1) {
+                w.append(p); p += sizes[l] * sizes[l + 1]
+                b.append(p); p += sizes[l + 1]
+                a.append(act); act += sizes[l + 1]
+            }
+            weightOffset = w; biasOffset = b; activationOffset = a; activationCount = act; parameterCount = p
+        }
+
+        /// Forward pass writing every layer's post-activation output into `act`; returns the output.
+        func forward(_ x: SparseInput, _ p: UnsafePointer<Float>, _ act: UnsafeMutablePointer<Float>) -> Float {
+            let layers = sizes.count - 1
+            for l in 0..<layers {
+                let fanIn = sizes[l], fanOut = sizes[l + 1]
+                let w = p + weightOffset[l], b = p + biasOffset[l]
+                let out = act + activationOffset[l]
+                for o in 0..<fanOut { out[o] = b[o] }
+                if l == 0 {
+                    for k in 0..<x.indices.count {
+                        let row = w + x.indices[k] * fanOut
+                        let v = x.values[k]
+                        for o in 0..<fanOut { out[o] += row[o] * v }
+                    }
+                } else {
+                    let input = act + activationOffset[l - 1]
+                    for o in 0..<fanOut {
+                        let row = w + o * fanIn
+                        var s: Float = 0
+                        for i in 0..<fanIn { s += row[i] * input[i] }
+                        out[o] += s
+                    }
+                }
+                if l < layers - 1 { for o in 0..<fanOut where out[o] < 0 { out[o] = 0 } }
+            }
+            return act[activationOffset[layers - 1]]
+        }
+    }
+
+    let layout: Layout
+    var parameters: [Float]
 
     init(sizes: [Int], rng: inout SeededGenerator) {
         precondition(sizes.count >= 2 && sizes.last == 1)
-        self.sizes = sizes
-        weights = []
-        biases = []
+        layout = Layout(sizes: sizes)
+        let w = layout.weightOffset
+        var params = [Float](repeating: 0, count: layout.parameterCount)
         for l in 0..<(sizes.count - 1) {
-            let fanIn = sizes[l], fanOut = sizes[l + 1]
-            // He-uniform for ReLU layers: keeps activations' scale through depth.
-            let bound = (6.0 / Float(fanIn)).squareRoot()
-            weights.append((0..<(fanIn * fanOut)).map { _ in (2 * rng.nextFloat() - 1) * bound })
-            biases.append([Float](repeating: 0, count: fanOut))
+            // He-uniform for ReLU layers: keeps activations' scale through depth. Biases start at 0.
+            let bound = (6.0 / Float(sizes[l])).squareRoot()
+            for i in 0..<(sizes[l] * sizes[l + 1]) { params[w[l] + i] = (2 * rng.nextFloat() - 1) * bound }
         }
+        parameters = params
     }
 
     /// Non-zero entries of an input vector.
@@ -40,125 +91,90 @@ struct TinyMLP {
         }
     }
 
-    /// Forward pass keeping every layer's post-activation output (needed by backward).
-    private func forward(_ x: SparseInput, activations: inout [[Float]]) {
-        let layers = sizes.count - 1
-        for l in 0..<layers {
-            let fanIn = sizes[l], fanOut = sizes[l + 1]
-            // A reference to the layer below (no copy): it is not written while this layer is.
-            let below = l == 0 ? [] : activations[l - 1]
-            let last = l == layers - 1
-            weights[l].withUnsafeBufferPointer { w in
-                biases[l].withUnsafeBufferPointer { b in
-                    below.withUnsafeBufferPointer { input in
-                        activations[l].withUnsafeMutableBufferPointer { out in
-                            for o in 0..<fanOut {
-                                var s = b[o]
-                                let row = o * fanIn
-                                if l == 0 {
-                                    for (k, i) in x.indices.enumerated() { s += w[row + i] * x.values[k] }
-                                } else {
-                                    for i in 0..<fanIn { s += w[row + i] * input[i] }
-                                }
-                                out[o] = last ? s : max(s, 0)
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    private func emptyActivations() -> [[Float]] { sizes.dropFirst().map { [Float](repeating: 0, count: $0) } }
-
     func predict(_ x: SparseInput) -> Float {
-        var act = emptyActivations()
-        forward(x, activations: &act)
-        return act[act.count - 1][0]
+        var act = [Float](repeating: 0, count: layout.activationCount)
+        return parameters.withUnsafeBufferPointer { p in
+            act.withUnsafeMutableBufferPointer { layout.forward(x, p.baseAddress!, $0.baseAddress!) }
+        }
     }
 
     /// Mini-batch Adam on mean squared error. Sample order is shuffled each epoch with `rng`.
     mutating func train(inputs: [SparseInput], targets: [Float], epochs: Int, batchSize: Int,
                         learningRate: Float, rng: inout SeededGenerator) {
-        let layers = sizes.count - 1
-        var gradW = weights.map { [Float](repeating: 0, count: $0.count) }
-        var gradB = biases.map { [Float](repeating: 0, count: $0.count) }
-        var mW = gradW, vW = gradW, mB = gradB, vB = gradB
-        var act = emptyActivations()
-        var delta = emptyActivations()
+        let layout = self.layout
+        let layers = layout.sizes.count - 1
+        let n = parameters.count
+        var grad = [Float](repeating: 0, count: n)
+        var m = grad, v = grad
+        var act = [Float](repeating: 0, count: layout.activationCount)
+        var delta = act
         var order = Array(inputs.indices)
         let beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8
         var step = 0
+        let sizes = layout.sizes, weightOffset = layout.weightOffset, biasOffset = layout.biasOffset
+        let activationOffset = layout.activationOffset
         for _ in 0..<epochs {
             for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.uniformIndex(below: i + 1)) }
             var start = 0
             while start < order.count {
-                let batch = order[start..<min(start + batchSize, order.count)]
-                start += batchSize
-                for l in 0..<layers {
-                    for i in gradW[l].indices { gradW[l][i] = 0 }
-                    for i in gradB[l].indices { gradB[l][i] = 0 }
-                }
-                let scale = 2 / Float(batch.count)
-                for n in batch {
-                    let x = inputs[n]
-                    forward(x, activations: &act)
-                    delta[layers - 1][0] = scale * (act[layers - 1][0] - targets[n])
-                    for l in stride(from: layers - 1, through: 0, by: -1) {
-                        let fanIn = sizes[l], fanOut = sizes[l + 1]
-                        // Accumulate this layer's gradients from its output deltas.
-                        for o in 0..<fanOut {
-                            let d = delta[l][o]
-                            if d == 0 { continue }
-                            gradB[l][o] += d
-                            let row = o * fanIn
+                let end = min(start + batchSize, order.count)
+                let scale = 2 / Float(end - start)
+                parameters.withUnsafeMutableBufferPointer { pBuf in
+                grad.withUnsafeMutableBufferPointer { gBuf in
+                act.withUnsafeMutableBufferPointer { aBuf in
+                delta.withUnsafeMutableBufferPointer { dBuf in
+                    let p = pBuf.baseAddress!, g = gBuf.baseAddress!, a = aBuf.baseAddress!, d = dBuf.baseAddress!
+                    g.update(repeating: 0, count: n)
+                    for s in start..<end {
+                        let x = inputs[order[s]]
+                        let y = layout.forward(x, UnsafePointer(p), a)
+                        d[activationOffset[layers - 1]] = scale * (y - targets[order[s]])
+                        for l in stride(from: layers - 1, through: 0, by: -1) {
+                            let fanIn = sizes[l], fanOut = sizes[l + 1]
+                            let dl = d + activationOffset[l]
+                            let gw = g + weightOffset[l], gb = g + biasOffset[l]
+                            for o in 0..<fanOut { gb[o] += dl[o] }
                             if l == 0 {
-                                for (k, i) in x.indices.enumerated() { gradW[0][row + i] += d * x.values[k] }
+                                for k in 0..<x.indices.count {
+                                    let row = gw + x.indices[k] * fanOut
+                                    let xv = x.values[k]
+                                    for o in 0..<fanOut { row[o] += dl[o] * xv }
+                                }
                             } else {
-                                gradW[l].withUnsafeMutableBufferPointer { g in
-                                    act[l - 1].withUnsafeBufferPointer { input in
-                                        for i in 0..<fanIn { g[row + i] += d * input[i] }
+                                let input = a + activationOffset[l - 1]
+                                let below = d + activationOffset[l - 1]
+                                let w = p + weightOffset[l]
+                                for i in 0..<fanIn { below[i] = 0 }
+                                for o in 0..<fanOut {
+                                    let dv = dl[o]
+                                    if dv == 0 { continue }
+                                    let growRow = gw + o * fanIn, wRow = w + o * fanIn
+                                    for i in 0..<fanIn {
+                                        growRow[i] += dv * input[i]
+                                        below[i] += wRow[i] * dv
                                     }
                                 }
-                            }
-                        }
-                        // Deltas of the layer below, through its ReLU.
-                        if l > 0 {
-                            let upper = delta[l]
-                            weights[l].withUnsafeBufferPointer { w in
-                                delta[l - 1].withUnsafeMutableBufferPointer { below in
-                                    act[l - 1].withUnsafeBufferPointer { a in
-                                        for i in 0..<fanIn { below[i] = 0 }
-                                        for o in 0..<fanOut {
-                                            let d = upper[o]
-                                            if d == 0 { continue }
-                                            let row = o * fanIn
-                                            for i in 0..<fanIn { below[i] += w[row + i] * d }
-                                        }
-                                        for i in 0..<fanIn where a[i] <= 0 { below[i] = 0 }
-                                    }
-                                }
+                                // Through the ReLU of the layer below.
+                                for i in 0..<fanIn where input[i] <= 0 { below[i] = 0 }
                             }
                         }
                     }
-                }
+                }}}}
+                start = end
                 step += 1
                 let c1 = 1 - Foundation.pow(beta1, Float(step))
                 let c2 = 1 - Foundation.pow(beta2, Float(step))
-                for l in 0..<layers {
-                    Self.adam(&weights[l], gradW[l], &mW[l], &vW[l], learningRate, beta1, beta2, eps, c1, c2)
-                    Self.adam(&biases[l], gradB[l], &mB[l], &vB[l], learningRate, beta1, beta2, eps, c1, c2)
-                }
+                parameters.withUnsafeMutableBufferPointer { p in
+                grad.withUnsafeBufferPointer { g in
+                m.withUnsafeMutableBufferPointer { m in
+                v.withUnsafeMutableBufferPointer { v in
+                    for i in 0..<n {
+                        m[i] = beta1 * m[i] + (1 - beta1) * g[i]
+                        v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
+                        p[i] -= learningRate * (m[i] / c1) / ((v[i] / c2).squareRoot() + eps)
+                    }
+                }}}}
             }
-        }
-    }
-
-    private static func adam(_ p: inout [Float], _ g: [Float], _ m: inout [Float], _ v: inout [Float],
-                             _ lr: Float, _ b1: Float, _ b2: Float, _ eps: Float, _ c1: Float, _ c2: Float) {
-        for i in p.indices {
-            m[i] = b1 * m[i] + (1 - b1) * g[i]
-            v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
-            p[i] -= lr * (m[i] / c1) / ((v[i] / c2).squareRoot() + eps)
         }
     }
 }

@@ -1,0 +1,82 @@
+import Foundation
+import NASBench
+import NASExperiment
+import NASSpaces
+import NASStrategies
+import XCTest
+
+final class RunnerTests: XCTestCase {
+    func testBudgetsStopTheSearchAndSmallerBudgetsArePrefixes() throws {
+        let estimator = NB201TabularEstimator(table: try SharedTable.require())
+        var r = SearchRequest()
+        r.strategy = "hyperband"
+        r.budget = Budget(cost: 2_000)
+        let small = try NB201Search.runner(r, estimator: estimator, store: InMemoryTrialStore()).run()
+        // Stops at the first trial that reaches the cost budget.
+        XCTAssertGreaterThanOrEqual(small.cost, 2_000)
+        XCTAssertLessThan(small.cost - (small.trials.last?.cost ?? 0), 2_000)
+        r.budget = Budget(cost: 6_000)
+        let large = try NB201Search.runner(r, estimator: estimator, store: InMemoryTrialStore()).run()
+        XCTAssertEqual(large.trials.prefix(small.trials.count).map(\.architecture), small.trials.map(\.architecture))
+
+        r.strategy = "random"
+        r.budget = Budget(queries: 7)
+        let q = try NB201Search.runner(r, estimator: estimator, store: InMemoryTrialStore()).run()
+        XCTAssertEqual(q.queries, 7)
+        XCTAssertEqual(q.cost, 7 * 12)
+    }
+
+    func testTheStrategySeesTheObjectiveAndTheReportIsTheTestAccuracy() throws {
+        let table = try SharedTable.require()
+        let estimator = NB201TabularEstimator(table: table)
+        var r = SearchRequest()
+        r.strategy = "rea"
+        r.budget = Budget(queries: 50)
+        let s = try NB201Search.runner(r, estimator: estimator, store: InMemoryTrialStore()).run()
+        let best = try XCTUnwrap(s.trials.max { ($0.objective ?? 0) < ($1.objective ?? 0) })
+        let cell = try NB201Cell(parsing: best.architecture)
+        XCTAssertEqual(s.incumbent?.objective, table.value(.nb201C10ValidValid12, for: cell))
+        XCTAssertEqual(s.incumbent?.report, table.value(.natsC10Test200, for: cell))
+
+        r.objective = "nb201_c10valid_valid_200"
+        let s200 = try NB201Search.runner(r, estimator: estimator, store: InMemoryTrialStore()).run()
+        XCTAssertEqual(s200.trials.first?.fidelity, 200)
+        XCTAssertEqual(s200.cost, 50 * 200)
+
+        r.objective = "nb201_c10valid_valid_13"
+        XCTAssertThrowsError(try NB201Search.runner(r, estimator: estimator, store: InMemoryTrialStore()))
+    }
+
+    func testIncumbentPrefersTheHighestFidelity() {
+        var t = IncumbentTracker(reportMetric: "test")
+        func trial(_ n: Int, _ fidelity: Int, _ objective: Double) -> TrialRecord {
+            TrialRecord(number: n, architecture: "a\(n)", fidelity: fidelity, role: .search, status: .complete,
+                        objective: objective, cost: Double(fidelity), metrics: ["test": Double(n)],
+                        askedAt: Date(), askSeconds: 0)
+        }
+        XCTAssertTrue(t.update(trial(0, 12, 80)))
+        XCTAssertTrue(t.update(trial(1, 200, 70)))
+        XCTAssertFalse(t.update(trial(2, 12, 85)))
+        XCTAssertFalse(t.update(trial(3, 200, 70)))
+        XCTAssertTrue(t.update(trial(4, 200, 71)))
+        XCTAssertEqual(t.incumbent?.trial, 4)
+        XCTAssertEqual(t.incumbent?.report, 4)
+    }
+
+    func testHyperparameterOverridesAreCheckedByName() throws {
+        let space = NB201SearchSpace()
+        let (_, resolved) = try StrategyCatalog.make("bananas", overrides: ["acquisition": "ucb", "epochs": "20"], space: space, seed: 0)
+        XCTAssertEqual(resolved["acquisition"], "\"ucb\"")
+        XCTAssertEqual(resolved["epochs"], "20")
+        XCTAssertEqual(try StrategyCatalog.make("bohb", overrides: ["rungs": "12,200"], space: space, seed: 0).hyperparameters["rungs"], "[12,200]")
+        XCTAssertThrowsError(try StrategyCatalog.make("rea", overrides: ["tournament": "3"], space: space, seed: 0)) { error in
+            XCTAssertTrue("\(error)".contains("'tournament' is not a hyper-parameter of rea; it has population, sample_size"), "\(error)")
+        }
+        XCTAssertThrowsError(try StrategyCatalog.make("rea", overrides: ["population": "many"], space: space, seed: 0)) { error in
+            XCTAssertTrue("\(error)".contains("population=many"), "\(error)")
+        }
+        XCTAssertThrowsError(try StrategyCatalog.make("annealing", space: space, seed: 0)) { error in
+            XCTAssertTrue("\(error)".contains("unknown strategy 'annealing'"), "\(error)")
+        }
+    }
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Every search strategy on the NAS-Bench-201 table: 100 seeds at budgets of 50, 100 and 300
+# queries. Prints mean ± std of the reported 200-epoch CIFAR-10 test accuracy per strategy and
+# budget, the median number of queries to reach the optimum (94.37), and the time each strategy
+# spends deciding per trial (ask + tell). The last line is machine-readable:
+#   rea_mean_test_at_100=<x> best_mean_test_at_100=<y> best_median_queries_to_optimum=<z>
+#
+# Usage: bench/nb201_strategies.sh [path/to/nasbench201.csv] [extra bench-strategies flags]
+# The table path defaults to $SWIFTNAS_NB201, then ../shared/data/nasbench201/nasbench201.csv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TABLE="${1:-${SWIFTNAS_NB201:-../shared/data/nasbench201/nasbench201.csv}}"
+shift || true
+if [ ! -f "$TABLE" ]; then
+    echo "NAS-Bench-201 table not found at $TABLE (pass its path or set SWIFTNAS_NB201)" >&2
+    exit 1
+fi
+
+swift build -c release --product swiftnas >&2
+BIN="$(swift build -c release --show-bin-path)/swiftnas"
+"$BIN" bench-strategies --benchmark "$TABLE" --seeds 100 --budgets 50,100,300 "$@"
