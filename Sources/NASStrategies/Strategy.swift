@@ -85,11 +85,15 @@ extension CodableStrategy {
     public func state() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        // Strategies legitimately hold ±infinity (e.g. "no value yet"); JSON has no such number.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return try encoder.encode(self)
     }
 
     public init(space: Space, state: Data) throws {
-        do { self = try JSONDecoder().decode(Self.self, from: state) } catch {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        do { self = try decoder.decode(Self.self, from: state) } catch {
             throw StrategyError.badState("\(Self.name): \(error)")
         }
         self.space = space

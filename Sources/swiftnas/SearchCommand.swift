@@ -116,7 +116,8 @@ enum SearchReport {
         if let i = s.incumbent {
             let at = i.fidelity.map { " at \($0) epochs" } ?? ""
             lines.append("best: trial \(i.trial) \(i.architecture)")
-            var value = String(format: "  %@ = %.4f%@", c.objective, i.objective, at)
+            let metric = Objective(metric: c.objective).metric(at: i.fidelity.map(Fidelity.init(epochs:)))
+            var value = String(format: "  %@ = %.4f%@", metric, i.objective, at)
             if let r = i.report { value += String(format: "; %@ = %.4f", c.report, r) }
             if let cell = try? NB201Cell(parsing: i.architecture) {
                 value += "; arch index \(estimator.table.index(of: cell))"

@@ -63,7 +63,7 @@ final class NB201CellTests: XCTestCase {
 
         let shortNode = error("|nor_conv_3x3~0|+|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|")
         XCTAssertEqual(shortNode?.reason, .tooFewEdges(node: 2))
-        XCTAssertEqual(shortNode?.position, 32)
+        XCTAssertEqual(shortNode?.position, 33)
 
         let longNode = error("|nor_conv_3x3~0|none~1|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|")
         XCTAssertEqual(longNode?.reason, .tooManyEdges(node: 1))

@@ -49,7 +49,7 @@ final class NB201TableTests: XCTestCase {
         let badArch = header + "\n0,|none~0|+|none~0|none~1|+|none~0|none~1|zero~2|,000000,#" + String(repeating: ",1", count: 14)
         XCTAssertThrowsError(try NB201Table(csv: Data(badArch.utf8))) { error in
             XCTAssertTrue("\(error)".contains("line 2: arch_str"), "\(error)")
-            XCTAssertTrue("\(error)".contains("'zero' at position 41"), "\(error)")
+            XCTAssertTrue("\(error)".contains("'zero' at position 40"), "\(error)")
         }
         let short = header + "\n0,|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,000000,#" + String(repeating: ",1", count: 14) + "\n"
         XCTAssertThrowsError(try NB201Table(csv: Data(short.utf8))) { error in

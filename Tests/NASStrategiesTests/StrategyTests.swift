@@ -20,6 +20,12 @@ final class StrategyTests: XCTestCase {
         try assertStateRoundTrip({ try RegularizedEvolution(space: space, seed: 3) }, steps: 60, split: 23)
         try assertStateRoundTrip({ try Reinforce(space: space, seed: 3) }, steps: 60, split: 31)
         try assertStateRoundTrip({ try LocalSearch(space: space, seed: 3) }, steps: 80, split: 41)
+        // Right after the first ask, before any value is known (the state holds -infinity).
+        var fresh = try LocalSearch(space: space, seed: 3)
+        let firstAsk = try fresh.ask()
+        var restored = try LocalSearch(space: space, state: try fresh.state())
+        XCTAssertEqual(try restored.state(), try fresh.state())
+        try restored.tell(Observation(architecture: firstAsk.architecture, fidelity: nil, objective: 1, cost: 1))
         try assertStateRoundTrip({ try Bananas(space: space, hyperparameters: smallBananas, seed: 3) }, steps: 35, split: 15)
         try assertStateRoundTrip({ try Hyperband(space: space, seed: 3) }, steps: 40, split: 9)
         var bohb = Hyperband<NB201SearchSpace>.Hyperparameters()
