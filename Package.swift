@@ -10,7 +10,7 @@ let package = Package(
     products: [
         .executable(name: "swiftnas", targets: ["swiftnas"]),
         .library(name: "SwiftNAS", targets: ["NASTensor", "NASNN", "NASData", "NASSpaces", "NASBench",
-                                             "NASStrategies", "NASEstimators", "NASExperiment"]),
+                                             "NASStrategies", "NASEstimators", "NASExperiment", "NASWeightSharing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -30,21 +30,25 @@ let package = Package(
         .target(name: "NASBench", dependencies: ["NASSpaces"]),
         .target(name: "NASEstimators", dependencies: ["NASSpaces", "NASBench", "NASData", "NASNN"]),
         .target(name: "NASStrategies", dependencies: ["NASSpaces", "NASEstimators"]),
+        // Supernet training and weight-sharing methods (DARTS, SPOS, few-shot, RLNAS, MdeNAS, DNAL).
+        .target(name: "NASWeightSharing", dependencies: ["NASStrategies", "NASSpaces", "NASData", "NASNN", "NASTensor"]),
         .target(name: "NASExperiment", dependencies: [
             "NASStrategies", "NASEstimators", "NASSpaces", "NASBench",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .executableTarget(name: "swiftnas", dependencies: [
-            "NASExperiment", "NASNN", "NASData",
+            "NASExperiment", "NASNN", "NASData", "NASWeightSharing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
         .testTarget(name: "NASTensorTests", dependencies: ["NASTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NASNNTests", dependencies: ["NASNN", "NASTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["NASEstimators", "NASNN", "NASData", "NASTensor"]),
+        .testTarget(name: "NASEstimatorsTests", dependencies: ["NASEstimators", "NASSpaces", "NASBench", "NASData", "NASNN", "NASTensor"]),
         .testTarget(name: "NASDataTests", dependencies: ["NASData", "NASTensor"]),
         .testTarget(name: "NASSpacesTests", dependencies: ["NASSpaces", "NASBench"]),
         .testTarget(name: "NASStrategiesTests", dependencies: ["NASStrategies", "NASBench", "NASSpaces"]),
+        .testTarget(name: "WeightSharingTests", dependencies: ["NASWeightSharing", "NASSpaces", "NASData", "NASNN", "NASTensor"]),
         .testTarget(name: "NASExperimentTests", dependencies: ["NASExperiment", "NASStrategies", "NASBench", "NASSpaces"]),
     ]
 )

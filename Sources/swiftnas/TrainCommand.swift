@@ -3,6 +3,7 @@ import Foundation
 import NASData
 import NASEstimators
 import NASNN
+import NASSpaces
 import NASTensor
 
 /// `swiftnas train`: trains a built-in model on a data set, with checkpoints and resume.
@@ -25,8 +26,17 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Data set path (IDX folder, CIFAR folder or CSV file).")
     var data: String
 
-    @Option(help: "Model: cnn, mlp or refcnn.")
+    @Option(help: "Model: cnn, mlp or refcnn (ignored with --space).")
     var model = "cnn"
+
+    @Option(help: "Search space of --arch: nb201 trains a NAS-Bench-201 network for that cell.")
+    var space: String?
+
+    @Option(help: "Architecture in the space's notation, e.g. a NAS-Bench-201 cell string.")
+    var arch: String?
+
+    @Option(help: "NB201 stem channels C.") var channels = 16
+    @Option(help: "NB201 cells per stage N.") var cells = 5
 
     @Option(help: "Output folder for the checkpoint and the log.")
     var out = "runs/train"
@@ -66,15 +76,32 @@ struct TrainCommand: ParsableCommand {
         config.gradientClip = gradientClip; config.seed = seed; config.cropPadding = cropPadding
         config.horizontalFlip = horizontalFlip; config.cutout = cutout
 
-        let net = try ModelZoo.make(model, height: train.height, width: train.width, channels: train.channels,
-                                    classes: max(train.classCount, test.classCount), seed: seed)
+        let classes = max(train.classCount, test.classCount)
+        let net: any Layer
+        let description: String
+        switch space {
+        case nil:
+            net = try ModelZoo.make(model, height: train.height, width: train.width, channels: train.channels,
+                                    classes: classes, seed: seed)
+            description = "model \(model)"
+        case "nb201":
+            guard let arch else { throw ValidationError("--space nb201 needs --arch '<cell string>'") }
+            let cell = try NB201Cell(parsing: arch)
+            // NB201 networks expect 32×32 inputs (three stages, two halvings); smaller images are zero-padded.
+            if train.height < 32 || train.width < 32 { train = train.padded(to: 32); test = test.padded(to: 32) }
+            net = NB201Network(cell: cell, config: NB201NetworkConfig(channels: channels, cellsPerStage: cells,
+                                                                      inputChannels: train.channels, classes: classes), seed: seed)
+            description = "nb201 cell \(cell) (C=\(channels), N=\(cells))"
+        case let other?:
+            throw ValidationError("unknown search space '\(other)'; available: nb201")
+        }
         let outDir = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
         let checkpoint = outDir.appendingPathComponent("checkpoint.safetensors")
         let log = outDir.appendingPathComponent("log.jsonl")
         if !resume { try? FileManager.default.removeItem(at: log) }
 
-        print("model \(model): \(net.parameterCount) parameters; \(train.count) training and \(test.count) test images of \(train.height)×\(train.width)×\(train.channels); \(Parallel.threadCount) threads")
+        print("\(description): \(net.parameterCount) parameters; \(train.count) training and \(test.count) test images of \(train.height)×\(train.width)×\(train.channels); \(Parallel.threadCount) threads")
         let trainer = try Trainer(model: net, config: config, train: train, test: test)
         var bar: ProgressBar? = nil
         let started = Date()
