@@ -44,7 +44,7 @@ let package = Package(
         .testTarget(name: "NASTensorTests", dependencies: ["NASTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NASNNTests", dependencies: ["NASNN", "NASTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["NASEstimators", "NASNN", "NASData", "NASTensor"]),
-        .testTarget(name: "NASEstimatorsTests", dependencies: ["NASEstimators", "NASSpaces", "NASBench", "NASData", "NASNN", "NASTensor"]),
+        .testTarget(name: "NASEstimatorsTests", dependencies: ["NASEstimators", "NASExperiment", "NASStrategies", "NASSpaces", "NASBench", "NASData", "NASNN", "NASTensor"]),
         .testTarget(name: "NASDataTests", dependencies: ["NASData", "NASTensor"]),
         .testTarget(name: "NASSpacesTests", dependencies: ["NASSpaces", "NASBench"]),
         .testTarget(name: "NASStrategiesTests", dependencies: ["NASStrategies", "NASBench", "NASSpaces"]),
