@@ -1,9 +1,11 @@
 import ArgumentParser
 import Foundation
 import NASBench
+import NASEstimators
 import NASExperiment
 import NASSpaces
 import NASStrategies
+import NASWeightSharing
 
 /// `swiftnas search`: one architecture search on the NAS-Bench-201 table, persisted trial by
 /// trial so that running the same command again after an interruption resumes it.
@@ -62,6 +64,30 @@ struct SearchCommand: ParsableCommand {
     @Flag(help: "No progress bar.")
     var quiet = false
 
+    @Option(help: "Weight-sharing strategies (\(WeightSharingMethod.allCases.map(\.rawValue).joined(separator: ", "))): Fashion-MNIST IDX folder the supernet trains on.")
+    var data: String?
+
+    @Option(help: "Weight-sharing strategies: supernet checkpoint, written every epoch and resumed from (default <store>.supernet.safetensors).")
+    var checkpoint: String?
+
+    @Option(help: "naswot: architectures to score (the paper's N).")
+    var samples = 100
+
+    @Option(help: "naswot: zero-cost proxy to search with (\(ZeroCostProxy.allCases.map(\.rawValue).joined(separator: ", "))).")
+    var proxy = "naswot"
+
+    @Option(name: .customLong("train-epochs"), help: "naswot: train the chosen cell for this many epochs (0: don't).")
+    var trainEpochs = 0
+
+    @Option(name: .customLong("train-limit"), help: "naswot: training images used when training the chosen cell (0: all).")
+    var trainLimit = 0
+
+    @Option(help: "naswot: stem channels C of the trained network.")
+    var channels = 16
+
+    @Option(help: "naswot: cells per stage N of the trained network.")
+    var cells = 5
+
     /// The request after merging the config file and the flags.
     func request() throws -> (SearchRequest, benchmark: String?, store: String?) {
         let file = try config.map(SearchConfigFile.load)
@@ -90,6 +116,15 @@ struct SearchCommand: ParsableCommand {
 
     func run() throws {
         let (request, benchmarkPath, storePath) = try request()
+        if request.strategy == TrainingFreeSearch<NB201SearchSpace>.name {
+            let options = TrainingFreeSearchCLI.Options(data: data, samples: samples, proxy: proxy, trainEpochs: trainEpochs,
+                                                        trainLimit: trainLimit, channels: channels, cells: cells, quiet: quiet)
+            return try TrainingFreeSearchCLI.run(request, options: options, benchmark: benchmarkPath, store: storePath)
+        }
+        if let method = WeightSharingMethod(rawValue: request.strategy) {
+            return try WeightSharingSearchCLI.run(request, method: method, benchmark: benchmarkPath, store: storePath,
+                                                  data: data, checkpoint: checkpoint, quiet: quiet)
+        }
         let table = try NB201Table(contentsOf: try NB201Table.resolvePath(explicit: benchmarkPath))
         let estimator = NB201TabularEstimator(table: table)
         let trialStore: any TrialStore = try storePath.map { try SQLiteTrialStore(path: $0) } ?? InMemoryTrialStore()

@@ -1,0 +1,155 @@
+import Foundation
+import NASData
+import NASNN
+import NASSpaces
+import NASTensor
+
+/// DARTS (Liu, Simonyan & Yang, ICLR 2019) on the NAS-Bench-201 supernet: every edge computes
+/// the softmax(α)-weighted sum of its five ops; α and the weights are trained alternately on the
+/// architecture and weight halves of the data, α by Adam, the weights by SGD; the cell is the
+/// argmax of α on each edge (`none` included, as the benchmark's own DARTS code does).
+///
+/// First order uses ∇α L_val(w, α). Second order uses the unrolled hypergradient
+/// ∇α L_val(w′, α) − ξ ∇²α,w L_train(w, α) ∇w′ L_val(w′, α), with w′ = w − ξ ∇w L_train(w, α)
+/// (the virtual SGD step includes momentum and weight decay, ξ = the current weight learning
+/// rate) and the Hessian-vector product by central finite differences at w ± ε ∇w′ L_val,
+/// ε = 0.01 / ‖∇w′ L_val‖.
+public enum DARTS {
+    /// softmax(α) over the ops `mask` allows on each edge (others get weight 0).
+    public static func architectureWeights(_ alpha: Tensor, mask: [[Bool]]) -> Tensor {
+        if mask.allSatisfy({ $0.allSatisfy { $0 } }) { return softmax(alpha) }
+        let bias = Tensor(shape: alpha.shape, data: mask.flatMap { $0.map { $0 ? 0 : -1e4 } })
+        return softmax(alpha + bias)
+    }
+
+    /// Cross-entropy of the relaxed supernet on `batch`.
+    public static func loss(_ net: NB201Supernet, alpha: Tensor, _ batch: Batch) -> Tensor {
+        crossEntropy(net(batch.images, mode: .weighted(architectureWeights(alpha, mask: net.edgeMask))), targets: batch.labels)
+    }
+
+    /// The argmax-per-edge cell.
+    public static func discretize(_ alpha: Tensor, mask: [[Bool]]) -> NB201Cell {
+        Discretize.argmax(alpha.array, mask: mask)
+    }
+
+    /// Runs `body` with the supernet weights excluded from differentiation (α-only gradients).
+    static func withFrozenWeights<T>(_ params: [Tensor], _ body: () -> T) -> T {
+        for p in params { p.requiresGrad = false }
+        defer { for p in params { p.requiresGrad = true } }
+        return body()
+    }
+
+    /// ∇α L_val(w, α), the first-order approximation.
+    public static func firstOrderGradient(_ net: NB201Supernet, alpha: Tensor, val: Batch) -> Tensor {
+        alpha.zeroGrad()
+        withFrozenWeights(net.parameters()) { loss(net, alpha: alpha, val).backward() }
+        defer { alpha.zeroGrad() }
+        return alpha.grad!.copy()
+    }
+
+    /// L_val(w − ξ(μ·buf + ∇w L_train(w, α) + λw), α): the objective whose α-gradient the second
+    /// order approximates. The weights are restored afterwards.
+    public static func unrolledValidationLoss(_ net: NB201Supernet, alpha: Tensor, train: Batch, val: Batch, xi: Float,
+                                              momentum: Float = 0, momentumBuffers: [Tensor?]? = nil,
+                                              weightDecay: Float = 0) -> Float {
+        let params = net.parameters()
+        let w0 = params.map { $0.copy() }
+        virtualStep(net, params, w0, alpha: alpha, train: train, xi: xi, momentum: momentum,
+                    momentumBuffers: momentumBuffers, weightDecay: weightDecay)
+        let value = withoutGrad { loss(net, alpha: alpha, val).item }
+        for (p, w) in zip(params, w0) { p.assign(w) }
+        return value
+    }
+
+    /// w ← w0 − ξ(μ·buf + ∇w L_train(w0, α) + λ·w0).
+    private static func virtualStep(_ net: NB201Supernet, _ params: [Tensor], _ w0: [Tensor], alpha: Tensor, train: Batch,
+                                    xi: Float, momentum: Float, momentumBuffers: [Tensor?]?, weightDecay: Float) {
+        net.zeroGrad()
+        let detached = alpha.detach()
+        loss(net, alpha: detached, train).backward()
+        for (i, p) in params.enumerated() {
+            let w = w0[i].data, out = p.data
+            let g = p.grad?.data
+            let buf = momentumBuffers?[i]?.data
+            for j in 0..<p.count {
+                var d = (g?[j] ?? 0) + weightDecay * w[j]
+                if let buf { d += momentum * buf[j] }
+                out[j] = w[j] - xi * d
+            }
+        }
+        net.zeroGrad()
+    }
+
+    /// The second-order hypergradient (see the type's documentation). The weights are restored
+    /// afterwards; only batch-norm running statistics change, as in the reference code.
+    public static func secondOrderGradient(_ net: NB201Supernet, alpha: Tensor, train: Batch, val: Batch, xi: Float,
+                                           momentum: Float = 0, momentumBuffers: [Tensor?]? = nil,
+                                           weightDecay: Float = 0) -> Tensor {
+        let params = net.parameters()
+        let w0 = params.map { $0.copy() }
+        virtualStep(net, params, w0, alpha: alpha, train: train, xi: xi, momentum: momentum,
+                    momentumBuffers: momentumBuffers, weightDecay: weightDecay)
+        // ∇α and ∇w′ of L_val(w′, α).
+        net.zeroGrad(); alpha.zeroGrad()
+        loss(net, alpha: alpha, val).backward()
+        let dAlpha = alpha.grad!.copy()
+        let v = params.map { $0.grad?.copy() ?? Tensor(zeros: $0.shape) }
+        net.zeroGrad(); alpha.zeroGrad()
+        var norm: Double = 0
+        for t in v { for j in 0..<t.count { norm += Double(t[flat: j]) * Double(t[flat: j]) } }
+        let eps = Float(0.01 / max(norm.squareRoot(), 1e-12))
+        // ∇α L_train(w0 ± ε v, α).
+        func alphaGradient(at sign: Float) -> Tensor {
+            for (i, p) in params.enumerated() {
+                let w = w0[i].data, d = v[i].data, out = p.data
+                for j in 0..<p.count { out[j] = w[j] + sign * eps * d[j] }
+            }
+            return firstOrderGradient(net, alpha: alpha, val: train)
+        }
+        let gPlus = alphaGradient(at: 1), gMinus = alphaGradient(at: -1)
+        for (p, w) in zip(params, w0) { p.assign(w) }
+        let out = Tensor(uninitializedShape: alpha.shape)
+        for j in 0..<out.count { out[flat: j] = dAlpha[flat: j] - xi * (gPlus[flat: j] - gMinus[flat: j]) / (2 * eps) }
+        return out
+    }
+
+    /// One epoch of alternating architecture and weight steps on supernet `st`.
+    static func trainEpoch(_ s: WeightSharingSearch, _ st: SupernetState, stage: String, epoch: Int, epochs: Int,
+                           peak: Float, secondOrder: Bool) -> String {
+        st.weightOptimizer.learningRate = s.weightLearningRate(epoch: epoch, of: epochs, peak: peak)
+        let (wb, ab) = s.batches(stage: stage, epoch: epoch)
+        var lossSum: Float = 0, correct = 0, seen = 0
+        for b in 0..<wb.count {
+            let train = wb[b], val = ab[b % ab.count]
+            if secondOrder {
+                let buffers = st.weightOptimizer.stateTensors()
+                let list = st.weightOptimizer.parameters.indices.map { buffers["\($0).momentum_buffer"] }
+                st.alpha.grad = secondOrderGradient(st.net, alpha: st.alpha, train: train, val: val,
+                                                    xi: st.weightOptimizer.learningRate, momentum: s.config.momentum,
+                                                    momentumBuffers: list, weightDecay: s.config.weightDecay)
+            } else {
+                st.alpha.grad = firstOrderGradient(st.net, alpha: st.alpha, val: val)
+            }
+            st.archStep()
+            let w = withoutGrad { architectureWeights(st.alpha, mask: st.net.edgeMask) }
+            let (l, c) = st.weightStep(train, mode: .weighted(w), gradClip: s.config.gradClip)
+            lossSum += l * Float(train.labels.count); correct += c; seen += train.labels.count
+        }
+        return String(format: "loss %.4f acc %.2f%% cell %@", lossSum / Float(max(seen, 1)),
+                      100 * Double(correct) / Double(max(seen, 1)), discretize(st.alpha, mask: st.net.edgeMask).description)
+    }
+
+    /// Mean over edges of the largest softmax weight (how decided α is).
+    static func confidence(_ st: SupernetState) -> Double {
+        let w = withoutGrad { architectureWeights(st.alpha, mask: st.net.edgeMask) }
+        return (0..<NB201Cell.edgeCount).map { e in Double((0..<5).map { w[flat: e * 5 + $0] }.max()!) }.reduce(0, +) / 6
+    }
+
+    static func search(_ s: WeightSharingSearch, secondOrder: Bool) throws -> (NB201Cell, Double, String) {
+        let st = s.state("main")
+        try s.runStage("main", epochs: s.config.epochs) { e in
+            trainEpoch(s, st, stage: "main", epoch: e, epochs: s.config.epochs, peak: s.config.weightLearningRate, secondOrder: secondOrder)
+        }
+        return (discretize(st.alpha, mask: st.net.edgeMask), confidence(st), "mean max softmax(α)")
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import NASData
+import NASNN
+import NASSpaces
+import NASTensor
+
+/// DNAL (Guo, Wu, Kittler & Feng, 2021): architecture components are gated by a scaled sigmoid
+/// σ(β·α) instead of a softmax, and the scale β grows during training (a continuation method),
+/// so the relaxed gates converge to a binary choice and the learned network needs no separate
+/// candidate evaluation. NAS-Bench-201 needs exactly one op per edge, so the gate of op k is
+/// σ(β·(α_k − max_{j≠k} α_j)) with the competitors' maximum held constant in the gradient:
+/// as β → ∞ it is 1 for the edge's largest α and 0 for every other op — one-hot. α (Adam) and
+/// the weights (SGD) are trained alternately, first order, on the two data halves; β grows
+/// geometrically from `beta_initial` in the first epoch to `beta_final` in the last.
+public enum DNAL {
+    /// The gates `[6, 5]` at scale β (differentiable in α).
+    public static func gates(_ alpha: Tensor, beta: Float, mask: [[Bool]]) -> Tensor {
+        let rival = Tensor(uninitializedShape: alpha.shape)
+        let offMask = Tensor(uninitializedShape: alpha.shape)
+        for e in 0..<alpha.shape[0] {
+            for k in 0..<5 {
+                var m = -Float.infinity
+                for j in 0..<5 where j != k && mask[e][j] { m = max(m, alpha[flat: e * 5 + j]) }
+                // An edge with a single allowed op: that op is always on.
+                rival[flat: e * 5 + k] = m.isFinite ? m : alpha[flat: e * 5 + k] - 1e3
+                offMask[flat: e * 5 + k] = mask[e][k] ? 1 : 0
+            }
+        }
+        return sigmoid((alpha - rival) * beta) * offMask
+    }
+
+    /// β in epoch `epoch` of `epochs`.
+    public static func beta(epoch: Int, of epochs: Int, initial: Float, final: Float) -> Float {
+        guard epochs > 1 else { return final }
+        return initial * Foundation.pow(final / initial, Float(epoch) / Float(epochs - 1))
+    }
+
+    static func search(_ s: WeightSharingSearch) throws -> (NB201Cell, Double, String) {
+        let st = s.state("main")
+        let c = s.config
+        var lastBeta = c.betaInitial
+        try s.runStage("main", epochs: c.epochs) { epoch in
+            let b = beta(epoch: epoch, of: c.epochs, initial: c.betaInitial, final: c.betaFinal)
+            lastBeta = b
+            st.weightOptimizer.learningRate = s.weightLearningRate(epoch: epoch, of: c.epochs, peak: c.weightLearningRate)
+            let (wb, ab) = s.batches(stage: "main", epoch: epoch)
+            var lossSum: Float = 0, seen = 0
+            for i in 0..<wb.count {
+                let val = ab[i % ab.count]
+                st.alpha.zeroGrad()
+                DARTS.withFrozenWeights(st.net.parameters()) {
+                    crossEntropy(st.net(val.images, mode: .weighted(gates(st.alpha, beta: b, mask: st.net.edgeMask))),
+                                 targets: val.labels).backward()
+                }
+                st.archStep()
+                let g = withoutGrad { gates(st.alpha, beta: b, mask: st.net.edgeMask) }
+                let (l, _) = st.weightStep(wb[i], mode: .weighted(g), gradClip: c.gradClip)
+                lossSum += l * Float(wb[i].labels.count); seen += wb[i].labels.count
+            }
+            return String(format: "β %.2f loss %.4f cell %@", b, lossSum / Float(max(seen, 1)),
+                          Discretize.argmax(st.alpha.array, mask: st.net.edgeMask).description)
+        }
+        lastBeta = beta(epoch: c.epochs - 1, of: c.epochs, initial: c.betaInitial, final: c.betaFinal)
+        let g = withoutGrad { gates(st.alpha, beta: lastBeta, mask: st.net.edgeMask) }
+        let cell = Discretize.argmax(st.alpha.array, mask: st.net.edgeMask)
+        let onGate = (0..<6).map { Double(g[flat: $0 * 5 + cell[$0].rawValue]) }.reduce(0, +) / 6
+        return (cell, onGate, "mean gate of the chosen ops at the final β")
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+
+/// Every setting of a weight-sharing search, with the CPU-scale defaults documented in
+/// docs/weight_sharing.md (the papers' values are listed beside each there). Serialised into
+/// supernet checkpoints and the trial store, so a resumed search runs with exactly these.
+public struct WeightSharingConfig: Codable, Equatable, Sendable {
+    // Supernet and data.
+    /// Stem channels C (the benchmark: 16).
+    public var channels = 8
+    /// Cells per stage N (the benchmark: 5).
+    public var cellsPerStage = 1
+    /// Input side: 16 (Fashion-MNIST 2×2-averaged to 14×14, zero-padded), 28 (as is) or 32 (padded).
+    public var imageSize = 16
+    /// Fashion-MNIST training images used (the first N), split in half: weights / architecture.
+    public var trainImages = 2000
+    public var batchSize = 64
+    /// Supernet training epochs (few-shot: of the one-shot supernet before the split).
+    public var epochs = 6
+
+    // Weights: SGD with momentum, cosine-annealed, gradient clipping (DARTS' settings).
+    public var weightLearningRate: Float = 0.05
+    public var weightLearningRateMin: Float = 0.001
+    public var momentum: Float = 0.9
+    public var weightDecay: Float = 3e-4
+    public var gradClip: Float = 5
+
+    // Architecture parameters: Adam (DARTS: lr 3e-4, betas (0.5, 0.999), weight decay 1e-3).
+    public var archLearningRate: Float = 3e-3
+    public var archBeta1: Float = 0.5
+    public var archBeta2: Float = 0.999
+    public var archWeightDecay: Float = 1e-3
+
+    // Evolutionary search over a trained supernet (SPOS, RLNAS, few-shot SPOS).
+    public var population = 16
+    public var generations = 4
+    /// Parents kept each generation (top-k).
+    public var parents = 6
+    public var mutationProbability: Float = 0.1
+    /// Weight-half batches used to recalibrate batch-norm statistics for each candidate.
+    public var calibrationBatches = 4
+    /// Architecture-half images a candidate is scored on.
+    public var evaluationImages = 500
+    /// RLNAS: population and generations of the (data-free) angle search.
+    public var anglePopulation = 50
+    public var angleGenerations = 20
+
+    // Few-shot NAS.
+    /// The edge split into one sub-supernet per op (0…5, the cell string's edge order).
+    public var splitEdge = 0
+    /// Fine-tuning epochs of each sub-supernet.
+    public var fewShotEpochs = 2
+
+    // MdeNAS: step of the multinomial probabilities per ranking comparison.
+    public var mdenasLearningRate: Float = 0.01
+
+    // DNAL: the sigmoid scale β grows geometrically from `betaInitial` to `betaFinal`.
+    public var betaInitial: Float = 1
+    public var betaFinal: Float = 50
+
+    /// Worker threads (0: all cores).
+    public var threads = 0
+
+    public init() {}
+
+    /// The settings with `key=value` overrides applied (snake_case keys, as in `--param`).
+    public func overridden(_ overrides: [String: String]) throws -> WeightSharingConfig {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        guard var object = try JSONSerialization.jsonObject(with: encoder.encode(self)) as? [String: Any] else {
+            throw WeightSharingError.badConfig("settings are not a key/value map")
+        }
+        for (key, text) in overrides.sorted(by: { $0.key < $1.key }) {
+            guard object[key] != nil else {
+                throw WeightSharingError.badConfig("'\(key)' is not a weight-sharing setting; they are "
+                    + object.keys.sorted().joined(separator: ", "))
+            }
+            let t = text.trimmingCharacters(in: .whitespaces)
+            if let i = Int(t) { object[key] = i } else if let d = Double(t) { object[key] = d } else {
+                throw WeightSharingError.badConfig("'\(key)' needs a number, got '\(text)'")
+            }
+        }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        do {
+            let c = try decoder.decode(WeightSharingConfig.self, from: JSONSerialization.data(withJSONObject: object))
+            try c.validate()
+            return c
+        } catch let e as WeightSharingError { throw e } catch {
+            throw WeightSharingError.badConfig("a value has the wrong type (integers for counts): \(overrides): \(error)")
+        }
+    }
+
+    /// All settings as `key: value` strings (stored with the trial).
+    public func strings() throws -> [String: String] {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        guard let object = try JSONSerialization.jsonObject(with: encoder.encode(self)) as? [String: Any] else { return [:] }
+        var out: [String: String] = [:]
+        for (k, v) in object {
+            out[k] = String(decoding: try JSONSerialization.data(withJSONObject: v, options: [.fragmentsAllowed]), as: UTF8.self)
+        }
+        return out
+    }
+
+    func validate() throws {
+        guard [16, 28, 32].contains(imageSize) else { throw WeightSharingError.badConfig("image_size must be 16, 28 or 32") }
+        guard channels > 0, cellsPerStage > 0, batchSize > 0, epochs > 0, trainImages >= 2 * batchSize else {
+            throw WeightSharingError.badConfig("channels, cells_per_stage, batch_size and epochs must be positive and train_images at least two batches")
+        }
+        guard (0..<6).contains(splitEdge) else { throw WeightSharingError.badConfig("split_edge must be 0…5") }
+        guard population >= 2, parents >= 1, parents <= population, generations >= 0,
+              anglePopulation >= 2, angleGenerations >= 0 else {
+            throw WeightSharingError.badConfig("population needs at least 2 members and parents ≤ population")
+        }
+        guard betaInitial > 0, betaFinal >= betaInitial else { throw WeightSharingError.badConfig("need 0 < beta_initial ≤ beta_final") }
+    }
+}
+
+/// Errors of weight-sharing searches that are the user's to fix.
+public enum WeightSharingError: Error, CustomStringConvertible, Equatable {
+    case badConfig(String)
+    case unknownMethod(String)
+    case checkpointMismatch(String)
+
+    public var description: String {
+        switch self {
+        case .badConfig(let m): return "invalid weight-sharing setting: \(m)"
+        case .unknownMethod(let m): return "unknown weight-sharing method '\(m)'; available: " + WeightSharingMethod.allCases.map(\.rawValue).joined(separator: ", ")
+        case .checkpointMismatch(let m): return "supernet checkpoint cannot be resumed: \(m)"
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import NASBench
+import NASData
+import NASExperiment
+import NASSpaces
+import NASTensor
+import NASWeightSharing
+
+/// `swiftnas search --strategy darts|darts2|spos|fewshot-darts|fewshot-spos|rlnas|mdenas|dnal`:
+/// trains a NAS-Bench-201 supernet on Fashion-MNIST, derives a cell, and records it as the
+/// search's `final` trial, graded by the NAS-Bench-201 table.
+enum WeightSharingSearchCLI {
+    static func run(_ request: SearchRequest, method: WeightSharingMethod, benchmark: String?, store: String?,
+                    data: String?, checkpoint: String?, quiet: Bool) throws {
+        guard request.space == "nb201" else { throw SearchRequestError.unknownSpace(request.space) }
+        guard let data else {
+            throw ValidationError("--strategy \(method.rawValue) trains a supernet: give --data <Fashion-MNIST IDX folder>")
+        }
+        let config = try WeightSharingConfig().overridden(request.hyperparameters)
+        // Load the table first so a wrong path fails before the supernet trains.
+        let table = try NB201Table(contentsOf: try NB201Table.resolvePath(explicit: benchmark))
+        let estimator = NB201TabularEstimator(table: table)
+        let (train, _) = try DatasetReader.idxDirectory(data)
+        let supernetData = try SupernetData(train: train, config: config, seed: request.seed)
+        let checkpointURL = (checkpoint ?? store.map { $0 + ".supernet.safetensors" }).map { URL(fileURLWithPath: $0) }
+
+        let search = try WeightSharingSearch(method: method, config: config, seed: request.seed, data: supernetData,
+                                             checkpoint: checkpointURL)
+        if !quiet { search.log = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } }
+        if !quiet {
+            FileHandle.standardError.write(Data(("\(method.rawValue): \(method.summary); C=\(config.channels) N=\(config.cellsPerStage) "
+                + "\(config.imageSize)×\(config.imageSize), \(supernetData.weightHalf.count)+\(supernetData.archHalf.count) images, "
+                + "\(config.epochs) epochs, \(Parallel.threadCount) threads\n").utf8))
+        }
+        let result = try search.run()
+
+        let configuration = ExperimentConfiguration(
+            space: request.space, strategy: method.rawValue, hyperparameters: try config.strings(), seed: request.seed,
+            objective: request.objective, report: request.report, estimator: estimator.name, budget: Budget(queries: 1))
+        let trialStore: any TrialStore = try store.map { try SQLiteTrialStore(path: $0) } ?? InMemoryTrialStore()
+        let runner = ExperimentRunner(space: NB201SearchSpace(), estimator: estimator,
+                                      strategy: DerivedArchitectureStrategy(space: NB201SearchSpace(), cell: result.cell),
+                                      configuration: configuration, store: trialStore)
+        let summary = try runner.run()
+        print(SearchReport.text(summary, estimator: estimator))
+        guard let final = summary.finalTrial, final.architecture == result.cell.description else {
+            throw ValidationError("the store \(store ?? "") holds another final architecture than this search derived; use a new store")
+        }
+        let reported = final.metrics[request.report].map { String(format: "%.2f", $0) } ?? "nan"
+        print(String(format: "weight-sharing result: method=%@ seed=%llu cell=%@ %@=%@ supernet_epochs_run=%d search_seconds=%.1f",
+                     method.rawValue, request.seed, result.cell.description, request.report, reported,
+                     result.epochsRun, result.seconds))
+    }
+}
