@@ -102,8 +102,11 @@ public struct ZeroCostScorer {
         x.requiresGrad = true
         let y = net(x)
         y.backward(Tensor(repeating: 1, shape: y.shape))
+        // A cell with no input-output path makes the output independent of the input: no Jacobian,
+        // the lowest possible score.
+        guard let grad = x.grad else { return -.infinity }
         let b = x.shape[0], d = x.count / b
-        let jacobian = x.grad!.array.map(Double.init)
+        let jacobian = grad.array.map(Double.init)
         let corr = LinearAlgebra.rowCorrelation(jacobian, rows: b, columns: d)
         let eigen = LinearAlgebra.symmetricEigenvalues(corr, n: b)
         let k = 1e-5
