@@ -7,7 +7,7 @@ import NASStrategies
 /// hyper-parameters: an unknown key or a value of the wrong type is an error naming it.
 public enum StrategyCatalog {
     /// Every strategy name, in the order the benchmark reports them.
-    public static let names = ["random", "rea", "reinforce", "ls", "bananas", "hyperband", "bohb"]
+    public static let names = ["random", "rea", "reinforce", "ls", "bananas", "hyperband", "bohb", "nao", "ctnas"]
 
     /// One-line descriptions for `--help`.
     public static let summaries: [String: String] = [
@@ -18,6 +18,8 @@ public enum StrategyCatalog {
         "bananas": "BANANAS: ensemble of neural predictors on the path encoding, Thompson sampling",
         "hyperband": "Hyperband over the estimator's fidelities",
         "bohb": "BOHB: Hyperband with a TPE-style KDE sampler",
+        "nao": "NAO: LSTM encoder–predictor–decoder, gradient ascent in embedding space",
+        "ctnas": "CTNAS: GCN architecture comparator, policy-gradient controller, baseline curriculum",
     ]
 
     /// Whether the strategy chooses fidelities itself (its budget is best given as cost).
@@ -49,6 +51,16 @@ public enum StrategyCatalog {
             if !fidelities.isEmpty { defaults.rungs = fidelities.sorted().map(\.epochs) }
             let (h, r) = try resolve(defaults, overrides, name)
             return (try Hyperband(space: space, hyperparameters: h, seed: seed), r)
+        case "nao":
+            let (h, r) = try resolve(NAO<Space>.Hyperparameters(), overrides, name)
+            return (try NAO(space: space, hyperparameters: h, seed: seed), r)
+        case "ctnas":
+            // The comparator reads cell DAGs, which only graph-encodable spaces provide.
+            guard let graphSpace = space as? any CellGraphSpace & Codable else {
+                throw StrategyError.invalidHyperparameter("ctnas needs a space whose architectures are cell graphs (nb201)")
+            }
+            let (h, r) = try resolve(CTNASHyperparameters(), overrides, name)
+            return (try makeCTNAS(graphSpace, space: space, h, seed: seed), r)
         default:
             throw StrategyError.invalidHyperparameter(
                 "unknown strategy '\(name)'; available: \(names.joined(separator: ", "))")

@@ -1,0 +1,304 @@
+import Foundation
+import NASNN
+import NASSpaces
+import NASTensor
+
+/// The encoder–predictor–decoder of NAO (Luo, Tian, Qin, Chen & Liu, NeurIPS 2018).
+///
+/// - encoder: token embedding → LSTM; the architecture's continuous embedding z is the mean of
+///   the encoder's hidden states over the sequence ([B, H]);
+/// - predictor: MLP z → hidden (ReLU) → 1, the standardised objective;
+/// - decoder: an LSTM started from (h = z, c = 0) that reads the previous token (a start token
+///   first) and emits each decision's option through one shared output layer, restricted to the
+///   decision's own options.
+final class NAOModel: Module {
+    let embedding: Embedding
+    let encoder: LSTM
+    let predictorHidden: Linear
+    let predictorOut: Linear
+    let decoder: LSTM
+    let output: Linear
+    let layout: TokenLayout
+
+    init(layout: TokenLayout, embeddingSize: Int, hiddenSize: Int, predictorWidth: Int, using rng: inout SeededGenerator) {
+        self.layout = layout
+        embedding = Embedding(layout.vocabulary + 1, embeddingSize, using: &rng)
+        encoder = LSTM(inputSize: embeddingSize, hiddenSize: hiddenSize, using: &rng)
+        predictorHidden = Linear(hiddenSize, predictorWidth, using: &rng)
+        predictorOut = Linear(predictorWidth, 1, using: &rng)
+        decoder = LSTM(inputSize: embeddingSize, hiddenSize: hiddenSize, using: &rng)
+        output = Linear(hiddenSize, layout.vocabulary, using: &rng)
+    }
+
+    var startToken: Int { layout.vocabulary }
+
+    /// Embeddings z `[B, H]` of choice vectors.
+    func encode(_ choices: [[Int]]) -> Tensor {
+        let b = choices.count, t = layout.length
+        let tokens = choices.flatMap { layout.tokens($0) }
+        let x = embedding(tokens, shape: [b, t])
+        return encoder(x).output.mean(axes: [1])
+    }
+
+    /// Predicted standardised objective `[B, 1]`.
+    func predict(_ z: Tensor) -> Tensor { predictorOut(relu(predictorHidden(z))) }
+
+    /// Mean reconstruction cross-entropy of `choices` given z, with teacher forcing.
+    func reconstructionLoss(_ z: Tensor, _ choices: [[Int]]) -> Tensor {
+        let b = choices.count, t = layout.length
+        var inputs: [Int] = []
+        inputs.reserveCapacity(b * t)
+        for c in choices { inputs.append(startToken); inputs += layout.tokens(c).dropLast() }
+        let x = embedding(inputs, shape: [b, t])
+        let h = decoder(x, state: (z, Tensor(zeros: z.shape))).output
+        let logits = output(h.reshaped([b * t, h.shape[2]])).reshaped([b, t, layout.vocabulary])
+        var total: Tensor?
+        for d in 0..<t {
+            let local = logits.slice(axis: 1, d..<(d + 1)).reshaped([b, layout.vocabulary])
+                .slice(axis: 1, layout.offsets[d]..<(layout.offsets[d] + layout.counts[d]))
+            let ce = crossEntropy(local, targets: choices.map { $0[d] })
+            total = total.map { $0 + ce } ?? ce
+        }
+        return total! / Float(t)
+    }
+
+    /// Embeddings of every choice vector of the space in lexicographic order (last decision
+    /// fastest), without gradient. Sequences sharing a prefix share its LSTM steps, so the
+    /// encoder runs Σₖ Πᵢ≤ₖ countsᵢ steps instead of T·Π countsᵢ (NB201: 19,530 vs 93,750).
+    func encodeAll() -> Tensor {
+        withoutGrad {
+            let hs = encoder.hiddenSize
+            var h = Tensor(zeros: [1, hs]), c = Tensor(zeros: [1, hs]), sum = Tensor(zeros: [1, hs])
+            var prefixes = 1
+            for d in 0..<layout.length {
+                let n = layout.counts[d]
+                let parents = (0..<(prefixes * n)).map { $0 / n }
+                let tokens = (0..<(prefixes * n)).map { layout.offsets[d] + $0 % n }
+                let x = embedding(tokens)
+                (h, c) = encoder.cell(x, state: (NASTensor.embedding(h, indices: parents), NASTensor.embedding(c, indices: parents)))
+                sum = NASTensor.embedding(sum, indices: parents) + h
+                prefixes *= n
+            }
+            return sum * (1 / Float(layout.length))
+        }
+    }
+
+    /// Greedy decoding of embeddings `[B, H]` to choice vectors (no gradient).
+    func decode(_ z: Tensor) -> [[Int]] {
+        withoutGrad {
+            let b = z.shape[0]
+            var state = (h: z, c: Tensor(zeros: z.shape))
+            var previous = [Int](repeating: startToken, count: b)
+            var result = [[Int]](repeating: [], count: b)
+            for d in 0..<layout.length {
+                state = decoder.cell(embedding(previous), state: state)
+                let logits = output(state.h)
+                let v = layout.vocabulary, lo = layout.offsets[d], n = layout.counts[d]
+                for r in 0..<b {
+                    var best = 0
+                    var bestValue = -Float.infinity
+                    for o in 0..<n where logits.data[r * v + lo + o] > bestValue {
+                        bestValue = logits.data[r * v + lo + o]
+                        best = o
+                    }
+                    result[r].append(best)
+                    previous[r] = lo + best
+                }
+            }
+            return result
+        }
+    }
+
+    /// One step of gradient ascent on the predicted objective in embedding space:
+    /// z' = z + η·∂f/∂z for each row (rows are independent, so one backward of Σf gives them all).
+    func ascentDirection(_ z: Tensor) -> Tensor {
+        let leaf = z.detach().copy()
+        leaf.requiresGrad = true
+        let f = predict(leaf).sum()
+        f.backward()
+        return leaf.grad!
+    }
+}
+
+/// NAO (Neural Architecture Optimization), Luo et al., NeurIPS 2018, as an ask/tell strategy.
+///
+/// 1. Evaluate `initialSamples` random architectures.
+/// 2. Train the encoder, predictor and decoder jointly on every evaluated architecture:
+///    loss = λ·MSE(f(z), standardised objective) + (1 − λ)·reconstruction cross-entropy
+///    (`tradeOff` = λ). The model is kept between rounds and trained further each round
+///    (`epochs` full-batch Adam steps), as the paper's iterations continue one model.
+/// 3. Take the `ascentSeeds` best evaluated architectures, move each embedding along ∂f/∂z with
+///    step sizes η = `stepSize`, 2η, 3η, … until the decoder returns an architecture not
+///    proposed before (at most `maxAscentSteps` sizes); these are NAO's new candidates.
+/// 4. Rank the candidates by the predictor (on their own re-encoded embeddings) and propose the
+///    best; then go back to 2. When the space has at most `scoreAllLimit` architectures (NB201:
+///    15,625), a share `exhaustiveShare` of each round's proposals instead comes from scoring
+///    every architecture with the same encoder + predictor and taking the best unproposed ones
+///    (model-based search with the learned model; `exhaustive_share: 0` is pure NAO).
+///
+/// Paper settings (CIFAR-10): embedding 32, LSTM hidden 96, predictor MLP 200, λ = 0.8,
+/// Adam lr 0.001, 1000 seed architectures, 3 iterations, top 100 seeds, step size 10.
+/// Defaults here are sized for a table benchmark; see docs/learned_search.md.
+public struct NAO<Space: CategoricalSearchSpace & Codable>: CodableStrategy {
+    public struct Hyperparameters: Codable, Equatable, Sendable {
+        public var initialSamples: Int = 10
+        public var embeddingSize: Int = 16
+        public var hiddenSize: Int = 24
+        public var predictorWidth: Int = 32
+        /// λ: weight of the prediction loss; 1 − λ weighs reconstruction.
+        public var tradeOff: Double = 0.8
+        public var learningRate: Double = 0.01
+        /// Full-batch Adam steps per round (the first round trains `firstEpochs`).
+        public var epochs: Int = 25
+        public var firstEpochs: Int = 120
+        public var ascentSeeds: Int = 20
+        public var stepSize: Double = 1.0
+        public var maxAscentSteps: Int = 20
+        public var proposalsPerRound: Int = 10
+        public var scoreAllLimit: Int = 20_000
+        /// Share of each round's proposals taken from the exhaustive ranking (the rest come from
+        /// gradient ascent) when the space has at most `scoreAllLimit` architectures.
+        public var exhaustiveShare: Double = 0.8
+        public init() {}
+    }
+
+    struct Observed: Codable, Equatable {
+        var architecture: Space.Architecture
+        var objective: Double
+    }
+
+    public static var name: String { "nao" }
+
+    public var space: Space
+    public let hyperparameters: Hyperparameters
+    var rng: SeededGenerator
+    var history: [Observed] = []
+    var proposed: Set<Space.Architecture> = []
+    var queue: [Space.Architecture] = []
+    /// Encoder/predictor/decoder weights (nil before the first round).
+    var weights: FlatWeights?
+
+    public init(space: Space, hyperparameters h: Hyperparameters = .init(), seed: UInt64) throws {
+        for (name, v) in [("initial_samples", h.initialSamples), ("embedding_size", h.embeddingSize),
+                          ("hidden_size", h.hiddenSize), ("predictor_width", h.predictorWidth),
+                          ("epochs", h.epochs), ("first_epochs", h.firstEpochs), ("ascent_seeds", h.ascentSeeds),
+                          ("max_ascent_steps", h.maxAscentSteps), ("proposals_per_round", h.proposalsPerRound)] where v < 1 {
+            throw StrategyError.invalidHyperparameter("\(name) must be ≥ 1")
+        }
+        guard (0...1).contains(h.tradeOff), (0...1).contains(h.exhaustiveShare) else {
+            throw StrategyError.invalidHyperparameter("trade_off and exhaustive_share must be in [0, 1]")
+        }
+        guard h.learningRate > 0, h.stepSize > 0 else {
+            throw StrategyError.invalidHyperparameter("learning_rate and step_size must be > 0")
+        }
+        self.space = space
+        self.hyperparameters = h
+        self.rng = SeededGenerator(seed: seed)
+    }
+
+    var layout: TokenLayout { TokenLayout(counts: space.choiceCounts) }
+
+    public mutating func ask() throws -> Proposal<Space.Architecture> {
+        if proposed.count < hyperparameters.initialSamples || history.count < 2 {
+            return Proposal(fresh())
+        }
+        if queue.isEmpty { queue = try round().reversed() }
+        guard let next = queue.popLast() else { return Proposal(fresh()) }
+        proposed.insert(next)
+        return Proposal(next)
+    }
+
+    public mutating func tell(_ observation: Observation<Space.Architecture>) throws {
+        history.append(Observed(architecture: observation.architecture, objective: observation.objective))
+    }
+
+    private mutating func fresh() -> Space.Architecture {
+        var a = space.sample(using: &rng)
+        var redraws = 0
+        while proposed.contains(a), redraws < 100 { a = space.sample(using: &rng); redraws += 1 }
+        proposed.insert(a)
+        return a
+    }
+
+    /// A model with the stored weights, or a fresh one drawn from the strategy's generator.
+    mutating func currentModel() throws -> NAOModel {
+        let h = hyperparameters
+        var modelRNG = SeededGenerator(seed: weights == nil ? rng.next() : 0)
+        let model = NAOModel(layout: layout, embeddingSize: h.embeddingSize, hiddenSize: h.hiddenSize,
+                             predictorWidth: h.predictorWidth, using: &modelRNG)
+        if let w = weights { try w.load(into: model) }
+        return model
+    }
+
+    /// Trains the model further on the history, then returns the round's proposals, best first.
+    mutating func round() throws -> [Space.Architecture] {
+        let h = hyperparameters
+        let firstRound = weights == nil
+        let model = try currentModel()
+        let choices = history.map { space.choices(of: $0.architecture) }
+        let (mean, std) = standardisation(history.map(\.objective))
+        let targets = Tensor(shape: [history.count, 1], data: history.map { Float(($0.objective - mean) / std) })
+        let optimizer = Adam(model.parameters(), lr: Float(h.learningRate))
+        let lambda = Float(h.tradeOff)
+        for _ in 0..<(firstRound ? h.firstEpochs : h.epochs) {
+            optimizer.zeroGrad()
+            let z = model.encode(choices)
+            let loss = lambda * mseLoss(model.predict(z), targets) + (1 - lambda) * model.reconstructionLoss(z, choices)
+            loss.backward()
+            optimizer.step()
+        }
+        weights = FlatWeights(model)
+
+        // Gradient ascent from the best evaluated architectures.
+        var seen = Set<Space.Architecture>()
+        var seeds: [[Int]] = []
+        for o in history.sorted(by: { $0.objective > $1.objective }) where seen.insert(o.architecture).inserted {
+            seeds.append(space.choices(of: o.architecture))
+            if seeds.count == h.ascentSeeds { break }
+        }
+        var candidates: [Space.Architecture] = []
+        var inPool = Set<Space.Architecture>()
+        let z = withoutGrad { model.encode(seeds) }
+        let direction = model.ascentDirection(z)
+        withoutGrad {
+            var open = Array(seeds.indices)
+            var k = 1
+            while !open.isEmpty, k <= h.maxAscentSteps {
+                let eta = Float(h.stepSize) * Float(k)
+                let rows = open.map { z.slice(axis: 0, $0..<($0 + 1)) + eta * direction.slice(axis: 0, $0..<($0 + 1)) }
+                let decoded = model.decode(concatenate(rows, axis: 0))
+                var stillOpen: [Int] = []
+                for (i, c) in zip(open, decoded) {
+                    let a = space.architecture(choices: c)
+                    if proposed.contains(a) || inPool.contains(a) { stillOpen.append(i); continue }
+                    inPool.insert(a)
+                    candidates.append(a)
+                }
+                open = stillOpen
+                k += 1
+            }
+        }
+        // NAO's own candidates, ranked by the predictor on their re-encoded embeddings.
+        var ranked: [Space.Architecture] = []
+        if !candidates.isEmpty {
+            let scores: [Float] = withoutGrad { model.predict(model.encode(candidates.map { space.choices(of: $0) })).array }
+            let order = candidates.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+            ranked = order.map { candidates[$0] }
+        }
+        let layout = self.layout
+        guard h.scoreAllLimit > 0, h.exhaustiveShare > 0, let all = layout.allChoices(limit: h.scoreAllLimit) else {
+            return Array(ranked.prefix(h.proposalsPerRound))
+        }
+        // Every architecture scored by the same encoder + predictor (prefix-shared encoding).
+        let allScores = withoutGrad { model.predict(model.encodeAll()).array }
+        let order = all.indices.sorted { allScores[$0] > allScores[$1] || (allScores[$0] == allScores[$1] && $0 < $1) }
+        let fromAscent = min(ranked.count, h.proposalsPerRound - Int((Double(h.proposalsPerRound) * h.exhaustiveShare).rounded()))
+        var result = Array(ranked.prefix(fromAscent))
+        var taken = Set(result)
+        for i in order where result.count < h.proposalsPerRound {
+            let a = space.architecture(choices: all[i])
+            if !proposed.contains(a), taken.insert(a).inserted { result.append(a) }
+        }
+        return result
+    }
+}
