@@ -41,32 +41,45 @@ public enum DARTS {
 
     /// ∇α L_val(w, α), the first-order approximation.
     public static func firstOrderGradient(_ net: NB201Supernet, alpha: Tensor, val: Batch) -> Tensor {
+        alphaGradient(net.parameters(), alpha: alpha) { loss(net, alpha: $0, val) }
+    }
+
+    /// ∇α of `objective(α)` with `parameters` excluded from differentiation.
+    static func alphaGradient(_ parameters: [Tensor], alpha: Tensor, _ objective: (Tensor) -> Tensor) -> Tensor {
         alpha.zeroGrad()
-        withFrozenWeights(net.parameters()) { loss(net, alpha: alpha, val).backward() }
+        withFrozenWeights(parameters) { objective(alpha).backward() }
         defer { alpha.zeroGrad() }
         return alpha.grad!.copy()
     }
 
-    /// L_val(w − ξ(μ·buf + ∇w L_train(w, α) + λw), α): the objective whose α-gradient the second
-    /// order approximates. The weights are restored afterwards.
+    /// L_val(w − ξ(μ·buf + ∇w L_train(w, α) + λw), α) on the supernet: the objective whose
+    /// α-gradient the second order approximates. The weights are restored afterwards.
     public static func unrolledValidationLoss(_ net: NB201Supernet, alpha: Tensor, train: Batch, val: Batch, xi: Float,
                                               momentum: Float = 0, momentumBuffers: [Tensor?]? = nil,
                                               weightDecay: Float = 0) -> Float {
-        let params = net.parameters()
-        let w0 = params.map { $0.copy() }
-        virtualStep(net, params, w0, alpha: alpha, train: train, xi: xi, momentum: momentum,
+        unrolledValidationLoss(parameters: net.parameters(), alpha: alpha, trainLoss: { loss(net, alpha: $0, train) },
+                               valLoss: { loss(net, alpha: $0, val) }, xi: xi, momentum: momentum,
+                               momentumBuffers: momentumBuffers, weightDecay: weightDecay)
+    }
+
+    /// The same for any model: `trainLoss(α)` / `valLoss(α)` evaluate the model with the current
+    /// values of `parameters`.
+    public static func unrolledValidationLoss(parameters: [Tensor], alpha: Tensor, trainLoss: (Tensor) -> Tensor,
+                                              valLoss: (Tensor) -> Tensor, xi: Float, momentum: Float = 0,
+                                              momentumBuffers: [Tensor?]? = nil, weightDecay: Float = 0) -> Float {
+        let w0 = parameters.map { $0.copy() }
+        virtualStep(parameters, w0, alpha: alpha, trainLoss: trainLoss, xi: xi, momentum: momentum,
                     momentumBuffers: momentumBuffers, weightDecay: weightDecay)
-        let value = withoutGrad { loss(net, alpha: alpha, val).item }
-        for (p, w) in zip(params, w0) { p.assign(w) }
+        let value = withoutGrad { valLoss(alpha).item }
+        for (p, w) in zip(parameters, w0) { p.assign(w) }
         return value
     }
 
     /// w ← w0 − ξ(μ·buf + ∇w L_train(w0, α) + λ·w0).
-    private static func virtualStep(_ net: NB201Supernet, _ params: [Tensor], _ w0: [Tensor], alpha: Tensor, train: Batch,
+    private static func virtualStep(_ params: [Tensor], _ w0: [Tensor], alpha: Tensor, trainLoss: (Tensor) -> Tensor,
                                     xi: Float, momentum: Float, momentumBuffers: [Tensor?]?, weightDecay: Float) {
-        net.zeroGrad()
-        let detached = alpha.detach()
-        loss(net, alpha: detached, train).backward()
+        for p in params { p.zeroGrad() }
+        trainLoss(alpha.detach()).backward()
         for (i, p) in params.enumerated() {
             let w = w0[i].data, out = p.data
             let g = p.grad?.data
@@ -77,36 +90,48 @@ public enum DARTS {
                 out[j] = w[j] - xi * d
             }
         }
-        net.zeroGrad()
+        for p in params { p.zeroGrad() }
     }
 
-    /// The second-order hypergradient (see the type's documentation). The weights are restored
-    /// afterwards; only batch-norm running statistics change, as in the reference code.
+    /// The second-order hypergradient of the supernet (see the type's documentation). The
+    /// weights are restored afterwards; only batch-norm running statistics change, as in the
+    /// reference code.
     public static func secondOrderGradient(_ net: NB201Supernet, alpha: Tensor, train: Batch, val: Batch, xi: Float,
                                            momentum: Float = 0, momentumBuffers: [Tensor?]? = nil,
                                            weightDecay: Float = 0) -> Tensor {
-        let params = net.parameters()
+        secondOrderGradient(parameters: net.parameters(), alpha: alpha, trainLoss: { loss(net, alpha: $0, train) },
+                            valLoss: { loss(net, alpha: $0, val) }, xi: xi, momentum: momentum,
+                            momentumBuffers: momentumBuffers, weightDecay: weightDecay)
+    }
+
+    /// The second-order hypergradient for any model whose losses are `trainLoss(α)` and
+    /// `valLoss(α)` at the current values of `parameters`.
+    public static func secondOrderGradient(parameters params: [Tensor], alpha: Tensor, trainLoss: (Tensor) -> Tensor,
+                                           valLoss: (Tensor) -> Tensor, xi: Float, momentum: Float = 0,
+                                           momentumBuffers: [Tensor?]? = nil, weightDecay: Float = 0) -> Tensor {
         let w0 = params.map { $0.copy() }
-        virtualStep(net, params, w0, alpha: alpha, train: train, xi: xi, momentum: momentum,
+        virtualStep(params, w0, alpha: alpha, trainLoss: trainLoss, xi: xi, momentum: momentum,
                     momentumBuffers: momentumBuffers, weightDecay: weightDecay)
         // ∇α and ∇w′ of L_val(w′, α).
-        net.zeroGrad(); alpha.zeroGrad()
-        loss(net, alpha: alpha, val).backward()
+        for p in params { p.zeroGrad() }
+        alpha.zeroGrad()
+        valLoss(alpha).backward()
         let dAlpha = alpha.grad!.copy()
         let v = params.map { $0.grad?.copy() ?? Tensor(zeros: $0.shape) }
-        net.zeroGrad(); alpha.zeroGrad()
+        for p in params { p.zeroGrad() }
+        alpha.zeroGrad()
         var norm: Double = 0
         for t in v { for j in 0..<t.count { norm += Double(t[flat: j]) * Double(t[flat: j]) } }
         let eps = Float(0.01 / max(norm.squareRoot(), 1e-12))
         // ∇α L_train(w0 ± ε v, α).
-        func alphaGradient(at sign: Float) -> Tensor {
+        func gradient(at sign: Float) -> Tensor {
             for (i, p) in params.enumerated() {
                 let w = w0[i].data, d = v[i].data, out = p.data
                 for j in 0..<p.count { out[j] = w[j] + sign * eps * d[j] }
             }
-            return firstOrderGradient(net, alpha: alpha, val: train)
+            return alphaGradient(params, alpha: alpha, trainLoss)
         }
-        let gPlus = alphaGradient(at: 1), gMinus = alphaGradient(at: -1)
+        let gPlus = gradient(at: 1), gMinus = gradient(at: -1)
         for (p, w) in zip(params, w0) { p.assign(w) }
         let out = Tensor(uninitializedShape: alpha.shape)
         for j in 0..<out.count { out[flat: j] = dAlpha[flat: j] - xi * (gPlus[flat: j] - gMinus[flat: j]) / (2 * eps) }

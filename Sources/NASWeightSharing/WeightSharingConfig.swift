@@ -12,7 +12,7 @@ public struct WeightSharingConfig: Codable, Equatable, Sendable {
     /// Input side: 16 (Fashion-MNIST 2×2-averaged to 14×14, zero-padded), 28 (as is) or 32 (padded).
     public var imageSize = 16
     /// Fashion-MNIST training images used (the first N), split in half: weights / architecture.
-    public var trainImages = 2000
+    public var trainImages = 5000
     public var batchSize = 64
     /// Supernet training epochs (few-shot: of the one-shot supernet before the split).
     public var epochs = 6
@@ -61,6 +61,19 @@ public struct WeightSharingConfig: Codable, Equatable, Sendable {
     public var threads = 0
 
     public init() {}
+
+    /// The CPU-scale defaults of `method`: single-path methods (one op per edge per step) run
+    /// three times the epochs of the relaxed ones (every op every step), for a similar cost.
+    public static func defaults(for method: WeightSharingMethod) -> WeightSharingConfig {
+        var c = WeightSharingConfig()
+        switch method {
+        case .darts, .darts2, .fewshotDarts, .dnal:
+            c.epochs = 8; c.fewShotEpochs = 2
+        case .spos, .fewshotSpos, .rlnas, .mdenas:
+            c.epochs = 24; c.fewShotEpochs = 6
+        }
+        return c
+    }
 
     /// The settings with `key=value` overrides applied (snake_case keys, as in `--param`).
     public func overridden(_ overrides: [String: String]) throws -> WeightSharingConfig {

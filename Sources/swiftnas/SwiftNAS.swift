@@ -16,5 +16,6 @@ struct SwiftNAS: ParsableCommand {
         SearchCommand.self,
         TrialsCommand.self,
         BenchStrategiesCommand.self,
+        BenchSupernetStepCommand.self,
     ]
 }

@@ -17,7 +17,7 @@ enum WeightSharingSearchCLI {
         guard let data else {
             throw ValidationError("--strategy \(method.rawValue) trains a supernet: give --data <Fashion-MNIST IDX folder>")
         }
-        let config = try WeightSharingConfig().overridden(request.hyperparameters)
+        let config = try WeightSharingConfig.defaults(for: method).overridden(request.hyperparameters)
         // Load the table first so a wrong path fails before the supernet trains.
         let table = try NB201Table(contentsOf: try NB201Table.resolvePath(explicit: benchmark))
         let estimator = NB201TabularEstimator(table: table)

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Cost of one NAS-Bench-201 supernet training step (forward, backward, clipping, SGD-momentum)
+# in SwiftNAS against PyTorch on the same supernet, both on 2 threads, at the CPU-scale setting
+# of docs/weight_sharing.md (C=8, N=1, 16×16×1, batch 64). Prints both medians and the ratios
+# (SwiftNAS / PyTorch; below 1 means SwiftNAS is faster).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SCRATCH=${SCRATCH:-.build-ws}
+ARGS=${ARGS:---channels 8 --cells 1 --size 16 --batch 64 --steps 30 --warmup 5}
+swift build -c release --scratch-path "$SCRATCH" --product swiftnas >/dev/null
+swift_line=$("$SCRATCH"/release/swiftnas bench-supernet-step $ARGS --threads 2)
+torch_line=$(python3 bench/supernet_step_torch.py $ARGS --threads 2)
+echo "$swift_line"
+echo "$torch_line"
+sw=$(sed -E 's/.*weighted_ms=([0-9.]+).*/\1/' <<<"$swift_line"); sp=$(sed -E 's/.*path_ms=([0-9.]+).*/\1/' <<<"$swift_line")
+tw=$(sed -E 's/.*weighted_ms=([0-9.]+).*/\1/' <<<"$torch_line"); tp=$(sed -E 's/.*path_ms=([0-9.]+).*/\1/' <<<"$torch_line")
+awk -v sw="$sw" -v sp="$sp" -v tw="$tw" -v tp="$tp" 'BEGIN { printf "step_ratio_weighted=%.2f step_ratio_path=%.2f\n", sw / tw, sp / tp }'
