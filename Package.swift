@@ -50,5 +50,7 @@ let package = Package(
         .testTarget(name: "NASStrategiesTests", dependencies: ["NASStrategies", "NASBench", "NASSpaces"]),
         .testTarget(name: "WeightSharingTests", dependencies: ["NASWeightSharing", "NASSpaces", "NASData", "NASNN", "NASTensor"]),
         .testTarget(name: "NASExperimentTests", dependencies: ["NASExperiment", "NASStrategies", "NASBench", "NASSpaces"]),
+        .testTarget(name: "LearnedSearchTests", dependencies: ["NASStrategies", "NASSpaces", "NASNN", "NASTensor", "NASData"],
+                    resources: [.copy("Fixtures")]),
     ]
 )

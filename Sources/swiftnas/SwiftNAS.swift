@@ -17,5 +17,6 @@ struct SwiftNAS: ParsableCommand {
         TrialsCommand.self,
         BenchStrategiesCommand.self,
         BenchSupernetStepCommand.self,
+        NAGOCommand.self,
     ]
 }

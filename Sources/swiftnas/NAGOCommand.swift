@@ -1,0 +1,222 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import NASData
+import NASNN
+import NASSpaces
+import NASStrategies
+import NASTensor
+
+/// `swiftnas nago`: NAGO — Bayesian optimisation over the hierarchical random-graph generator's
+/// parameters, each trial training one sampled network on a Fashion-MNIST subset.
+struct NAGOCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nago",
+        abstract: "NAGO: Bayesian optimisation of a hierarchical random-graph network generator (Pareto front of accuracy vs parameters).",
+        discussion: """
+        Each trial asks the optimiser for generator parameters, samples one network from them, trains it \
+        for --epochs on --train-images Fashion-MNIST images (average-pooled to --size × --size), and reports \
+        its accuracy on --test-images held-out test images. The optimiser's state is written to \
+        <out>/state.json after every trial; --resume continues from it. Outputs: <out>/trials.csv, \
+        <out>/pareto.csv and <out>/pareto.svg (accuracy against parameter count, front highlighted).
+        """)
+
+    @Option(help: "Fashion-MNIST IDX folder.") var data: String
+    @Option(help: "Output folder.") var out: String
+    @Option(help: "Stop starting trials after this many minutes.") var minutes: Double = 12
+    @Option(help: "Stop after this many trials in total.") var trials: Int = 1000
+    @Option(help: "Seed of the optimiser, the data subset and the networks.") var seed: UInt64 = 0
+    @Option(name: .customLong("train-images")) var trainImages = 3000
+    @Option(name: .customLong("test-images")) var testImages = 1000
+    @Option(help: "Image side after average pooling (28 or 14).") var size = 14
+    @Option(help: "Training epochs per trial.") var epochs = 2
+    @Option(name: .customLong("batch-size")) var batchSize = 64
+    @Option(name: .customLong("learning-rate")) var learningRate: Float = 0.003
+    @Flag(help: "Single objective (accuracy only) instead of the Pareto search.") var singleObjective = false
+    @Flag(help: "Continue from <out>/state.json.") var resume = false
+
+    func run() throws {
+        guard size == 28 || size == 14 else { throw ValidationError("--size must be 28 or 14") }
+        let (fullTrain, fullTest) = try DatasetReader.idxDirectory(data)
+        var subsetRNG = SeededGenerator(seed: seed ^ 0xDA7A)
+        let train = Self.pooled(fullTrain.subset(Self.randomSubset(fullTrain.count, trainImages, &subsetRNG)), to: size)
+        let test = Self.pooled(fullTest.subset(Self.randomSubset(fullTest.count, testImages, &subsetRNG)), to: size)
+        let stats = train.channelStatistics()
+        let trainSet = train.normalized(mean: stats.mean, std: stats.std)
+        let testSet = test.normalized(mean: stats.mean, std: stats.std)
+
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let statePath = out + "/state.json"
+        var optimiser: NAGOBayesianOptimisation
+        if resume, FileManager.default.fileExists(atPath: statePath) {
+            optimiser = try NAGOBayesianOptimisation(state: Data(contentsOf: URL(fileURLWithPath: statePath)))
+            emit("resumed from \(statePath): \(optimiser.trials.count) trials")
+        } else {
+            var h = NAGOBayesianOptimisation.Hyperparameters()
+            h.multiObjective = !singleObjective
+            optimiser = try NAGOBayesianOptimisation(hyperparameters: h, inputChannels: 1, classes: trainSet.classCount, seed: seed)
+        }
+        emit("NAGO on Fashion-MNIST: \(trainSet.count) training / \(testSet.count) test images at \(size)×\(size), "
+             + "\(epochs) epochs, batch \(batchSize), Adam lr \(learningRate); budget \(minutes) min or \(trials) trials")
+        let start = Date()
+        while optimiser.trials.count < trials, Date().timeIntervalSince(start) < minutes * 60 {
+            let (parameters, networkSeed) = optimiser.ask()
+            let description = optimiser.network(parameters, seed: networkSeed)
+            let t0 = Date()
+            let accuracy = Self.trainAndTest(description, train: trainSet, test: testSet, epochs: epochs, batchSize: batchSize,
+                                             learningRate: learningRate, seed: networkSeed)
+            try optimiser.tell(accuracy: accuracy)
+            try optimiser.state().write(to: URL(fileURLWithPath: statePath))
+            let t = optimiser.trials.last!
+            emit(String(format: "trial %3d  acc %.2f%%  params %7d  stages %d  cells %d  nodes %d  %.1f s",
+                        optimiser.trials.count, 100 * accuracy, t.parameterCount, description.top.nodeCount,
+                        description.mid.reduce(0) { $0 + $1.nodeCount },
+                        description.bottom.reduce(0) { $0 + $1.reduce(0) { $0 + $1.nodeCount } }, Date().timeIntervalSince(t0)))
+        }
+        let all = optimiser.trials
+        let front = NAGOBayesianOptimisation.paretoFront(all)
+        var csv = "trial,accuracy,parameters,pareto," + NAGOParameters.names.joined(separator: ",") + "\n"
+        for (i, t) in all.enumerated() {
+            csv += "\(i + 1),\(t.accuracy),\(t.parameterCount),\(front.contains(i) ? 1 : 0),"
+                + t.parameters.values.map { String(format: "%.4f", $0) }.joined(separator: ",") + "\n"
+        }
+        try csv.write(toFile: out + "/trials.csv", atomically: true, encoding: .utf8)
+        var paretoCSV = "trial,accuracy,parameters\n"
+        emit("")
+        emit("Pareto front (accuracy vs parameters), \(front.count) of \(all.count) trials:")
+        emit("| trial | test accuracy | parameters |")
+        emit("|---|---|---|")
+        for i in front {
+            paretoCSV += "\(i + 1),\(all[i].accuracy),\(all[i].parameterCount)\n"
+            emit(String(format: "| %d | %.2f%% | %d |", i + 1, 100 * all[i].accuracy, all[i].parameterCount))
+        }
+        try paretoCSV.write(toFile: out + "/pareto.csv", atomically: true, encoding: .utf8)
+        try ParetoPlot.svg(points: all.map { ($0.parameterCount, $0.accuracy) }, front: front,
+                           title: "NAGO on Fashion-MNIST: accuracy vs parameters")
+            .write(toFile: out + "/pareto.svg", atomically: true, encoding: .utf8)
+        emit("wrote \(out)/pareto.svg, pareto.csv, trials.csv")
+        emit("nago_pareto_points=\(front.count)")
+    }
+
+    static func randomSubset(_ n: Int, _ k: Int, _ rng: inout SeededGenerator) -> [Int] {
+        var idx = Array(0..<n)
+        for i in 0..<min(k, n) { idx.swapAt(i, i + rng.uniformIndex(below: n - i)) }
+        return Array(idx.prefix(min(k, n))).sorted()
+    }
+
+    /// 2×2 average pooling of 28×28 images down to 14×14 (or the images unchanged at 28).
+    static func pooled(_ d: Dataset, to size: Int) -> Dataset {
+        guard size != d.height, d.height == 2 * size, d.width == 2 * size, d.channels == 1 else { return d }
+        var images = [Float](repeating: 0, count: d.count * size * size)
+        for n in 0..<d.count {
+            for y in 0..<size {
+                for x in 0..<size {
+                    var s: Float = 0
+                    for dy in 0..<2 { for dx in 0..<2 { s += d.images[n * d.imageSize + (2 * y + dy) * d.width + 2 * x + dx] } }
+                    images[(n * size + y) * size + x] = s / 4
+                }
+            }
+        }
+        return Dataset(images: images, labels: d.labels, height: size, width: size, channels: 1, classCount: d.classCount)
+    }
+
+    /// Trains a freshly initialised network (weights from `seed`) with Adam and cross-entropy and
+    /// returns its test accuracy (batch norm in eval mode).
+    static func trainAndTest(_ d: NAGONetworkDescription, train: Dataset, test: Dataset, epochs: Int, batchSize: Int,
+                             learningRate: Float, seed: UInt64) -> Double {
+        var rng = SeededGenerator(seed: seed)
+        let net = NAGONetwork(d, inputChannels: train.channels, classes: train.classCount, using: &rng)
+        let optimizer = Adam(net.parameters(), lr: learningRate)
+        net.train()
+        for _ in 0..<epochs {
+            var order = Array(0..<train.count)
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.uniformIndex(below: i + 1)) }
+            var startIndex = 0
+            while startIndex < order.count {
+                let idx = Array(order[startIndex..<min(startIndex + batchSize, order.count)])
+                startIndex += batchSize
+                let (x, y) = batch(train, idx)
+                optimizer.zeroGrad()
+                let loss = crossEntropy(net(x), targets: y)
+                loss.backward()
+                optimizer.step()
+            }
+        }
+        net.eval()
+        var correct = 0
+        withoutGrad {
+            var startIndex = 0
+            while startIndex < test.count {
+                let idx = Array(startIndex..<min(startIndex + 250, test.count))
+                startIndex += 250
+                let (x, y) = batch(test, idx)
+                for (p, t) in zip(net(x).argmaxLastAxis(), y) where p == t { correct += 1 }
+            }
+        }
+        return Double(correct) / Double(test.count)
+    }
+
+    static func batch(_ d: Dataset, _ idx: [Int]) -> (Tensor, [Int]) {
+        var images = [Float]()
+        images.reserveCapacity(idx.count * d.imageSize)
+        for i in idx { images += d.images[(i * d.imageSize)..<((i + 1) * d.imageSize)] }
+        return (Tensor(shape: [idx.count, d.height, d.width, d.channels], data: images), idx.map { d.labels[$0] })
+    }
+}
+
+/// A hand-written SVG scatter plot: accuracy (y) against parameter count (x, log scale), every
+/// trial as a grey dot, the Pareto front as a connected red staircase.
+enum ParetoPlot {
+    static func svg(points: [(Int, Double)], front: [Int], title: String) -> String {
+        let w = 640.0, h = 420.0, left = 70.0, right = 20.0, top = 40.0, bottom = 50.0
+        let xs = points.map { Foundation.log10(Double(max($0.0, 1))) }
+        let ys = points.map { 100 * $0.1 }
+        let xLow = (xs.min() ?? 0) - 0.05, xHigh = (xs.max() ?? 1) + 0.05
+        let yLow = Foundation.floor((ys.min() ?? 0) - 1), yHigh = Foundation.ceil((ys.max() ?? 100) + 1)
+        func px(_ x: Double) -> Double { left + (x - xLow) / max(xHigh - xLow, 1e-9) * (w - left - right) }
+        func py(_ y: Double) -> Double { h - bottom - (y - yLow) / max(yHigh - yLow, 1e-9) * (h - top - bottom) }
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" font-family=\"sans-serif\" font-size=\"12\">\n"
+        s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+        s += "<text x=\"\(w / 2)\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">\(title)</text>\n"
+        s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", left, h - bottom, w - right, h - bottom)
+        s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", left, top, left, h - bottom)
+        // x ticks at 1, 2, 5 × powers of ten.
+        var decade = Foundation.pow(10, Foundation.floor(xLow))
+        while Foundation.log10(decade) <= xHigh {
+            for m in [1.0, 2.0, 5.0] {
+                let v = decade * m, lx = Foundation.log10(v)
+                guard lx >= xLow, lx <= xHigh else { continue }
+                let label = v >= 1_000_000 ? String(format: "%gM", v / 1_000_000) : v >= 1000 ? String(format: "%gk", v / 1000) : String(format: "%g", v)
+                s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>", px(lx), h - bottom, px(lx), h - bottom + 5)
+                s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n", px(lx), h - bottom + 18, label)
+            }
+            decade *= 10
+        }
+        var yt = yLow
+        let yStep = max(1, Foundation.ceil((yHigh - yLow) / 8))
+        while yt <= yHigh {
+            s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>", left, py(yt), w - right, py(yt))
+            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>\n", left - 6, py(yt) + 4, yt)
+            yt += yStep
+        }
+        s += "<text x=\"\(w / 2)\" y=\"\(h - 10)\" text-anchor=\"middle\">parameters (log scale)</text>\n"
+        s += String(format: "<text x=\"16\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 16 %.1f)\">test accuracy (%%)</text>\n",
+                    h / 2, h / 2)
+        for (x, y) in zip(xs, ys) {
+            s += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#999\"/>\n", px(x), py(y))
+        }
+        var path = ""
+        for (k, i) in front.enumerated() {
+            let x = px(xs[i]), y = py(ys[i])
+            if k == 0 { path += String(format: "M %.1f %.1f", x, y) } else {
+                path += String(format: " H %.1f V %.1f", x, y)
+            }
+        }
+        if !path.isEmpty { s += "<path d=\"\(path)\" fill=\"none\" stroke=\"#c00\" stroke-width=\"1.5\"/>\n" }
+        for i in front {
+            s += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4.5\" fill=\"#c00\"/>\n", px(xs[i]), py(ys[i]))
+        }
+        s += "</svg>\n"
+        return s
+    }
+}
