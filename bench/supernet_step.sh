@@ -12,6 +12,7 @@ swift_line=$("$SCRATCH"/release/swiftnas bench-supernet-step $ARGS --threads 2)
 torch_line=$(python3 bench/supernet_step_torch.py $ARGS --threads 2)
 echo "$swift_line"
 echo "$torch_line"
-sw=$(sed -E 's/.*weighted_ms=([0-9.]+).*/\1/' <<<"$swift_line"); sp=$(sed -E 's/.*path_ms=([0-9.]+).*/\1/' <<<"$swift_line")
-tw=$(sed -E 's/.*weighted_ms=([0-9.]+).*/\1/' <<<"$torch_line"); tp=$(sed -E 's/.*path_ms=([0-9.]+).*/\1/' <<<"$torch_line")
+field() { grep -o " $1=[0-9.]*" <<<"$2" | head -1 | cut -d= -f2; }
+sw=$(field weighted_ms "$swift_line"); sp=$(field path_ms "$swift_line")
+tw=$(field weighted_ms "$torch_line"); tp=$(field path_ms "$torch_line")
 awk -v sw="$sw" -v sp="$sp" -v tw="$tw" -v tp="$tp" 'BEGIN { printf "step_ratio_weighted=%.2f step_ratio_path=%.2f\n", sw / tw, sp / tp }'

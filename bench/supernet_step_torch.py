@@ -3,7 +3,8 @@ NB201Supernet: stem conv3x3 + BN, three stages of N cells with a mixed op (none,
 conv1x1, conv3x3, avg-pool3x3; ReLU-conv-BN units with non-affine BN) on each of six edges,
 residual reductions, BN + ReLU + global pool + linear. Times forward + backward + gradient
 clipping + SGD-momentum update, relaxed (softmax-weighted sum of all ops) and single path
-(one random op per edge), median of --steps after --warmup, channels-last, --threads threads.
+(one random op per edge), median of --steps after --warmup, --threads threads; both memory
+layouts (NCHW and channels-last) are timed and the faster is reported for each mode.
 """
 import argparse, random, statistics, time
 import torch
@@ -113,31 +114,39 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     random.seed(0)
-    net = Supernet(a.channels, a.cells).to(memory_format=torch.channels_last)
-    opt = torch.optim.SGD(net.parameters(), lr=0.025, momentum=0.9, weight_decay=3e-4)
-    x = torch.randn(a.batch, 1, a.size, a.size).to(memory_format=torch.channels_last)
-    y = torch.randint(0, 10, (a.batch,))
-    weights = F.softmax(1e-3 * torch.randn(6, 5), dim=-1)
+    results = {}
+    for layout in (torch.contiguous_format, torch.channels_last):
+        torch.manual_seed(0)
+        random.seed(0)
+        net = Supernet(a.channels, a.cells).to(memory_format=layout)
+        opt = torch.optim.SGD(net.parameters(), lr=0.025, momentum=0.9, weight_decay=3e-4)
+        x = torch.randn(a.batch, 1, a.size, a.size).to(memory_format=layout)
+        y = torch.randint(0, 10, (a.batch,))
+        weights = F.softmax(1e-3 * torch.randn(6, 5), dim=-1)
 
-    def step(**mode):
-        opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(net(x, **mode), y)
-        loss.backward()
-        nn.utils.clip_grad_norm_(net.parameters(), 5)
-        opt.step()
+        def step(**mode):
+            opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(net(x, **mode), y)
+            loss.backward()
+            nn.utils.clip_grad_norm_(net.parameters(), 5)
+            opt.step()
 
-    def median(make_mode):
-        for _ in range(a.warmup): step(**make_mode())
-        times = []
-        for _ in range(a.steps):
-            m = make_mode()
-            t = time.perf_counter(); step(**m); times.append((time.perf_counter() - t) * 1e3)
-        return statistics.median(times)
+        def median(make_mode):
+            for _ in range(a.warmup): step(**make_mode())
+            times = []
+            for _ in range(a.steps):
+                m = make_mode()
+                t = time.perf_counter(); step(**m); times.append((time.perf_counter() - t) * 1e3)
+            return statistics.median(times)
 
-    weighted = median(lambda: {"weights": weights})
-    path = median(lambda: {"path": [random.randrange(5) for _ in range(6)]})
+        name = "nchw" if layout == torch.contiguous_format else "channels_last"
+        results[name] = (median(lambda: {"weights": weights}),
+                         median(lambda: {"path": [random.randrange(5) for _ in range(6)]}))
+    weighted = min(r[0] for r in results.values())
+    path = min(r[1] for r in results.values())
+    detail = " ".join(f"{k}_weighted_ms={v[0]:.3f} {k}_path_ms={v[1]:.3f}" for k, v in results.items())
     print(f"torch {torch.__version__} supernet step C={a.channels} N={a.cells} {a.size}x{a.size} batch {a.batch} "
-          f"threads {a.threads}: weighted_ms={weighted:.3f} path_ms={path:.3f}")
+          f"threads {a.threads}: weighted_ms={weighted:.3f} path_ms={path:.3f} ({detail})")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ public struct WeightSharingConfig: Codable, Equatable, Sendable {
     /// Input side: 16 (Fashion-MNIST 2×2-averaged to 14×14, zero-padded), 28 (as is) or 32 (padded).
     public var imageSize = 16
     /// Fashion-MNIST training images used (the first N), split in half: weights / architecture.
-    public var trainImages = 5000
+    public var trainImages = 3000
     public var batchSize = 64
     /// Supernet training epochs (few-shot: of the one-shot supernet before the split).
     public var epochs = 6
