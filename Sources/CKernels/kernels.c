@@ -1,4 +1,5 @@
 #include "CKernels.h"
+#include <stdlib.h>
 #include <string.h>
 
 // Runtime CPU dispatch without unsafe compiler flags: the loader picks the best clone.
@@ -272,9 +273,52 @@ static inline int nas_pool_divisor(int oh, int ow, int H, int W, int K, int S, i
     return (h1 - h0) * (w1 - w0);
 }
 
+/// Stride-1 average pooling for channel counts that are multiples of 16: the image is copied
+/// into a zero border once, so every window is a full K×K block, and four output pixels are
+/// summed at a time in registers (the generic loop below is bound by the latency of
+/// accumulating through memory).
+NAS_CLONES
+static void nas_avgpool_forward_s1(const float *restrict x, int H, int W, int C, int K, int P, int countIncludePad,
+                                   int OH, int OW, float *restrict out) {
+    const int Hp = H + 2 * P, Wp = W + 2 * P;
+    float *xp = calloc((size_t)Hp * Wp * C, sizeof(float));
+    if (!xp) return;
+    for (int h = 0; h < H; h++) memcpy(xp + ((long)(h + P) * Wp + P) * C, x + (long)h * W * C, sizeof(float) * W * C);
+    for (int oh = 0; oh < OH; oh++) {
+        for (int ow = 0; ow < OW; ow += 4) {
+            const int n = OW - ow < 4 ? OW - ow : 4;
+            float inv[4];
+            for (int q = 0; q < n; q++) inv[q] = 1.0f / (float)nas_pool_divisor(oh, ow + q, H, W, K, 1, P, countIncludePad);
+            for (int c0 = 0; c0 < C; c0 += 16) {
+                v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+                for (int i = 0; i < K; i++) {
+                    const float *row = xp + ((long)(oh + i) * Wp + ow) * C + c0;
+                    for (int j = 0; j < K; j++) {
+                        const float *p = row + (long)j * C;
+                        a0 += load16(p);
+                        if (n > 1) a1 += load16(p + C);
+                        if (n > 2) a2 += load16(p + 2 * C);
+                        if (n > 3) a3 += load16(p + 3 * C);
+                    }
+                }
+                float *o = out + ((long)oh * OW + ow) * C + c0;
+                store16(o, a0 * inv[0]);
+                if (n > 1) store16(o + C, a1 * inv[1]);
+                if (n > 2) store16(o + 2 * C, a2 * inv[2]);
+                if (n > 3) store16(o + 3 * C, a3 * inv[3]);
+            }
+        }
+    }
+    free(xp);
+}
+
 NAS_CLONES
 void nas_avgpool_forward(const float *restrict x, int H, int W, int C, int K, int S, int P, int countIncludePad,
                          int OH, int OW, float *restrict out) {
+    if (S == 1 && C % 16 == 0 && OH == H + 2 * P - K + 1 && OW == W + 2 * P - K + 1) {
+        nas_avgpool_forward_s1(x, H, W, C, K, P, countIncludePad, OH, OW, out);
+        return;
+    }
     for (int oh = 0; oh < OH; oh++) {
         const int h0 = oh * S - P < 0 ? 0 : oh * S - P, h1 = oh * S - P + K > H ? H : oh * S - P + K;
         for (int ow = 0; ow < OW; ow++) {

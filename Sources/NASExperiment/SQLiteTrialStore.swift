@@ -18,6 +18,9 @@ public final class SQLiteTrialStore: TrialStore {
 
     public init(path: String) throws {
         self.path = path
+        // A store in a folder that does not exist yet (e.g. `runs/search.sqlite`) creates the folder.
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty { try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         var config = Configuration()
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         do { pool = try DatabasePool(path: path, configuration: config) } catch {

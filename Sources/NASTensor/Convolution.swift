@@ -101,8 +101,11 @@ public func conv2d(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil, _ o: Conv
             return grads
         }
         let gys = UncheckedSendable(gy.data)
-        let gx: Tensor? = x.requiresGrad ? Tensor(zeros: x.shape) : nil
-        let gxs = UncheckedSendable(gx?.data)
+        // Grouped convolutions get the input gradient from the shared GEMM + col2im routine; the
+        // depthwise and pointwise kernels write theirs in the loop below.
+        let gx: Tensor? = !x.requiresGrad ? nil : depthwise || pointwise
+            ? Tensor(zeros: x.shape) : conv2dInputGradientByGEMM(gy, weight, x.shape, geo, groups: groups)
+        let gxs = UncheckedSendable(depthwise || pointwise ? gx?.data : nil)
         let workers = Parallel.chunkCount(n)
         let partials = weight.requiresGrad ? (0..<workers).map { _ in Tensor(zeros: depthwise ? [kh * kw, cout] : weight.shape) } : []
         let ps = UncheckedSendable(partials.map { $0.data })
@@ -123,18 +126,11 @@ public func conv2d(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil, _ o: Conv
                         sgemm(transA: true, transB: false, m: cout, n: cin, k: p, a: gi, lda: cout, b: xi, ldb: cin,
                               beta: 1, c: ps.value[worker], ldc: cin)
                     }
-                } else {
+                } else if !ps.value.isEmpty {
                     for g in 0..<groups {
-                        if !ps.value.isEmpty {
-                            nas_im2col(xi, geo, Int32(g * cg), Int32(cg), col!)
-                            sgemm(transA: true, transB: false, m: coutg, n: k, k: p, a: gi + g * coutg, lda: cout,
-                                  b: col!, ldb: k, beta: 1, c: ps.value[worker] + g * coutg * k, ldc: k)
-                        }
-                        if let gxp = gxs.value {
-                            sgemm(transA: false, transB: false, m: p, n: k, k: coutg, a: gi + g * coutg, lda: cout,
-                                  b: ws.value + g * coutg * k, ldb: k, c: col!, ldc: k)
-                            nas_col2im(col!, geo, Int32(g * cg), Int32(cg), gxp + img * inSize)
-                        }
+                        nas_im2col(xi, geo, Int32(g * cg), Int32(cg), col!)
+                        sgemm(transA: true, transB: false, m: coutg, n: k, k: p, a: gi + g * coutg, lda: cout,
+                              b: col!, ldb: k, beta: 1, c: ps.value[worker] + g * coutg * k, ldc: k)
                     }
                 }
             }

@@ -54,10 +54,11 @@ struct BenchZeroCostCommand: ParsableCommand {
         }
         bar.finish()
         let test = cells.map { table.value(.natsC10Test200, for: $0) ?? .nan }
-        print("proxy        spearman(nats_c10_test_200)   zero-cost paper (NB201 CIFAR-10)")
+        print("proxy       spearman vs nats_c10_test_200   zero-cost paper (NB201, CIFAR-10)")
         let paper: [ZeroCostProxy: String] = [.gradNorm: "0.594", .snip: "0.596", .fisher: "0.36", .synflow: "0.737", .jacobCov: "0.731"]
         for p in ZeroCostProxy.allCases {
-            print(String(format: "%-12@ %8.3f                      %@", p.rawValue, spearman(scores[p]!, test), paper[p] ?? "-"))
+            let name = p.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)
+            print(String(format: "%@ %8.3f                        %@", name, spearman(scores[p]!, test), paper[p] ?? "-"))
         }
         let published = cells.map { table.value(.naswotScoreV1, for: $0) ?? .nan }
         let a = spearman(scores[.naswot]!, test), b = spearman(scores[.jacobCov]!, published)
