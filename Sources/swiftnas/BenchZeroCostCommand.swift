@@ -79,14 +79,3 @@ struct BenchZeroCostCommand: ParsableCommand {
         print(String(format: "spearman_naswot_test=%.3f spearman_jacobcov_published=%.3f naswot_n100_seconds=%.2f", a, b, searchSeconds))
     }
 }
-
-/// A seeded batch of `size` training images, zero-padded to 32×32 (NB201's input size).
-func proxyBatch(_ data: Dataset, size: Int, seed: UInt64) -> (Tensor, [Int]) {
-    var rng = SeededGenerator(seed: seed)
-    var idx = Array(0..<data.count)
-    idx.shuffle(using: &rng)
-    let picked = data.subset(Array(idx.prefix(size)))
-    let stats = data.channelStatistics()
-    let padded = picked.normalized(mean: stats.mean, std: stats.std).padded(to: 32)
-    return (Tensor(shape: [size, 32, 32, padded.channels], data: padded.images), padded.labels)
-}

@@ -120,25 +120,3 @@ struct TrainCommand: ParsableCommand {
         }
     }
 }
-
-/// Loads (train, test) from an IDX folder, a CIFAR-10 folder or a CSV file.
-func loadDataSet(_ path: String, testFraction: Double, seed: UInt64) throws -> (Dataset, Dataset) {
-    var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-        throw DataError(file: path, "no such file or folder")
-    }
-    if isDir.boolValue {
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        if files.contains(where: { $0.hasPrefix("data_batch_") }) {
-            let trainFiles = files.filter { $0.hasPrefix("data_batch_") }.sorted().map { (path as NSString).appendingPathComponent($0) }
-            guard let testFile = files.first(where: { $0.hasPrefix("test_batch") }) else {
-                throw DataError(file: path, "CIFAR folder has no test_batch.bin")
-            }
-            return (try DatasetReader.cifar(trainFiles), try DatasetReader.cifar([(path as NSString).appendingPathComponent(testFile)]))
-        }
-        return try DatasetReader.idxDirectory(path)
-    }
-    let all = try DatasetReader.csv(path)
-    let (train, test) = all.split(validationFraction: testFraction, seed: seed)
-    return (train, test)
-}
