@@ -1,8 +1,9 @@
 import Foundation
 
 /// A Gaussian-process regressor with a Matérn-5/2 kernel on inputs in [0, 1]^d, zero mean on
-/// standardised targets. The length scale is picked from a small grid by the log marginal
-/// likelihood; the signal variance is 1 (targets are standardised) and the noise variance fixed.
+/// standardised targets. The length scale and the noise variance are picked from small grids
+/// (noise: `noise`, 5·`noise`, 20·`noise`) by the log marginal likelihood; the signal variance is 1
+/// (targets are standardised).
 public struct GaussianProcess {
     public let inputs: [[Double]]
     public let lengthScale: Double
@@ -23,19 +24,19 @@ public struct GaussianProcess {
         let scale = Swift.max(variance.squareRoot(), 1e-9)
         let y = targets.map { ($0 - mean) / scale }
         let d = Double(inputs[0].count).squareRoot()
-        var best: (ll: Double, ls: Double, l: [Double], a: [Double])?
-        for base in Self.lengthScaleGrid {
-            let ls = base * d
-            guard let l = Self.choleskyFactor(Self.gram(inputs, ls, noise)) else { continue }
+        var best: (ll: Double, ls: Double, noise: Double, l: [Double], a: [Double])?
+        let settings = Self.lengthScaleGrid.flatMap { base in [noise, 5 * noise, 20 * noise].map { (base * d, $0) } }
+        for (ls, candidateNoise) in settings {
+            guard let l = Self.choleskyFactor(Self.gram(inputs, ls, candidateNoise)) else { continue }
             let a = Self.solve(l, y, n: inputs.count)
             var ll = -0.5 * zip(y, a).reduce(0) { $0 + $1.0 * $1.1 }
             for i in 0..<inputs.count { ll -= Foundation.log(l[i * inputs.count + i]) }
-            if best == nil || ll > best!.ll { best = (ll, ls, l, a) }
+            if best == nil || ll > best!.ll { best = (ll, ls, candidateNoise, l, a) }
         }
-        let chosen = best ?? (0, d, Self.choleskyFactor(Self.gram(inputs, d, 1.0))!, [Double](repeating: 0, count: inputs.count))
+        let chosen = best ?? (0, d, 1.0, Self.choleskyFactor(Self.gram(inputs, d, 1.0))!, [Double](repeating: 0, count: inputs.count))
         self.inputs = inputs
         self.lengthScale = chosen.ls
-        self.noise = noise
+        self.noise = chosen.noise
         self.mean = mean
         self.scale = scale
         cholesky = chosen.l
@@ -104,6 +105,7 @@ public struct GaussianProcess {
             for j in 0..<i { v[i] -= cholesky[i * n + j] * v[j] }
             v[i] /= cholesky[i * n + i]
         }
+        // Latent (noise-free) variance: what EI should explore.
         let variance = Swift.max(1 - v.reduce(0) { $0 + $1 * $1 }, 1e-12)
         return (mean + scale * mu, scale * variance.squareRoot())
     }

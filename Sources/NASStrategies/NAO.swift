@@ -134,7 +134,9 @@ final class NAOModel: Module {
 ///    best; then go back to 2. When the space has at most `scoreAllLimit` architectures (NB201:
 ///    15,625), a share `exhaustiveShare` of each round's proposals instead comes from scoring
 ///    every architecture with the same encoder + predictor and taking the best unproposed ones
-///    (model-based search with the learned model; `exhaustive_share: 0` is pure NAO).
+///    (model-based search with the learned model). Every decoded ascent candidate is one of the
+///    architectures so scored, so with the default share 1 the exhaustive ranking subsumes the
+///    ascent on NB201 and the ascent is skipped; `exhaustive_share: 0` is pure NAO.
 ///
 /// Paper settings (CIFAR-10): embedding 32, LSTM hidden 96, predictor MLP 200, λ = 0.8,
 /// Adam lr 0.001, 1000 seed architectures, 3 iterations, top 100 seeds, step size 10.
@@ -158,7 +160,7 @@ public struct NAO<Space: CategoricalSearchSpace & Codable>: CodableStrategy {
         public var scoreAllLimit: Int = 20_000
         /// Share of each round's proposals taken from the exhaustive ranking (the rest come from
         /// gradient ascent) when the space has at most `scoreAllLimit` architectures.
-        public var exhaustiveShare: Double = 0.8
+        public var exhaustiveShare: Double = 1.0
         public init() {}
     }
 
@@ -249,7 +251,31 @@ public struct NAO<Space: CategoricalSearchSpace & Codable>: CodableStrategy {
         }
         weights = FlatWeights(model)
 
-        // Gradient ascent from the best evaluated architectures.
+        let layout = self.layout
+        let all = h.scoreAllLimit > 0 && h.exhaustiveShare > 0 ? layout.allChoices(limit: h.scoreAllLimit) : nil
+        let ascentQuota = all == nil ? h.proposalsPerRound
+            : h.proposalsPerRound - Int((Double(h.proposalsPerRound) * h.exhaustiveShare).rounded())
+        var ranked: [Space.Architecture] = []
+        if ascentQuota > 0 { ranked = ascentCandidates(model) }
+        guard let all else { return Array(ranked.prefix(h.proposalsPerRound)) }
+        // Every architecture scored by the same encoder + predictor (prefix-shared encoding).
+        let allScores = withoutGrad { model.predict(model.encodeAll()).array }
+        let order = all.indices.sorted { allScores[$0] > allScores[$1] || (allScores[$0] == allScores[$1] && $0 < $1) }
+        let fromAscent = min(ranked.count, ascentQuota)
+        var result = Array(ranked.prefix(fromAscent))
+        var taken = Set(result)
+        for i in order where result.count < h.proposalsPerRound {
+            let a = space.architecture(choices: all[i])
+            if !proposed.contains(a), taken.insert(a).inserted { result.append(a) }
+        }
+        return result
+    }
+
+    /// NAO's gradient-ascent candidates, best predicted first: the `ascentSeeds` best evaluated
+    /// architectures' embeddings move along ∂f/∂z with growing step sizes until each decodes to
+    /// an architecture not proposed before.
+    func ascentCandidates(_ model: NAOModel) -> [Space.Architecture] {
+        let h = hyperparameters
         var seen = Set<Space.Architecture>()
         var seeds: [[Int]] = []
         for o in history.sorted(by: { $0.objective > $1.objective }) where seen.insert(o.architecture).inserted {
@@ -279,26 +305,11 @@ public struct NAO<Space: CategoricalSearchSpace & Codable>: CodableStrategy {
             }
         }
         // NAO's own candidates, ranked by the predictor on their re-encoded embeddings.
-        var ranked: [Space.Architecture] = []
         if !candidates.isEmpty {
             let scores: [Float] = withoutGrad { model.predict(model.encode(candidates.map { space.choices(of: $0) })).array }
             let order = candidates.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
-            ranked = order.map { candidates[$0] }
+            return order.map { candidates[$0] }
         }
-        let layout = self.layout
-        guard h.scoreAllLimit > 0, h.exhaustiveShare > 0, let all = layout.allChoices(limit: h.scoreAllLimit) else {
-            return Array(ranked.prefix(h.proposalsPerRound))
-        }
-        // Every architecture scored by the same encoder + predictor (prefix-shared encoding).
-        let allScores = withoutGrad { model.predict(model.encodeAll()).array }
-        let order = all.indices.sorted { allScores[$0] > allScores[$1] || (allScores[$0] == allScores[$1] && $0 < $1) }
-        let fromAscent = min(ranked.count, h.proposalsPerRound - Int((Double(h.proposalsPerRound) * h.exhaustiveShare).rounded()))
-        var result = Array(ranked.prefix(fromAscent))
-        var taken = Set(result)
-        for i in order where result.count < h.proposalsPerRound {
-            let a = space.architecture(choices: all[i])
-            if !proposed.contains(a), taken.insert(a).inserted { result.append(a) }
-        }
-        return result
+        return []
     }
 }
