@@ -2,7 +2,7 @@ import Foundation
 import NASNN
 import NASTensor
 
-/// The continuous generator parameters NAGO optimises (Ru, Esperança, Carlucci; ICLR 2021),
+/// The continuous generator parameters NAGO optimises (Ru, Esperança & Carlucci, NeurIPS 2020),
 /// each in [0, 1]; `NAGOSpace` maps them to the hierarchical generator's settings.
 ///
 /// Per level (top = stages, mid = cells in a stage, bottom = nodes in a cell): the random-graph
@@ -82,8 +82,8 @@ public struct NAGOSpace: Codable, Equatable, Sendable {
     /// Node-count ranges per level and the base-channel range.
     public var topNodes = 2...4
     public var midNodes = 1...3
-    public var bottomNodes = 2...5
-    public var channels = 8...24
+    public var bottomNodes = 2...4
+    public var channels = 8...16
     /// Number of resolution halvings available after the stem.
     public var levels = 2
 

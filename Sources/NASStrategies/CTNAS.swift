@@ -92,7 +92,7 @@ public struct CTNASHyperparameters: Codable, Equatable, Sendable {
     public init() {}
 }
 
-/// CTNAS: contrastive neural architecture search (Chen, Guo, Tan, …, Huang, Tan; CVPR 2021).
+/// CTNAS: contrastive neural architecture search (Chen, Guo, Chen, Li, Zeng, Wang & Tan, CVPR 2021).
 ///
 /// 1. Label `initialSamples` random architectures (table queries).
 /// 2. Train the comparator on pairs of labelled architectures: target 1 when the first has the

@@ -2,7 +2,7 @@ import Foundation
 import NASSpaces
 import NASTensor
 
-/// Bayesian optimisation over NAGO's generator parameters (Ru et al., ICLR 2021), in ask/tell
+/// Bayesian optimisation over NAGO's generator parameters (Ru et al., NeurIPS 2020), in ask/tell
 /// form: `ask()` returns generator parameters and the seed of the network to sample from them,
 /// `tell` the accuracy that network reached. A GP (Matérn-5/2, length scale by marginal
 /// likelihood) models accuracy over the 14 parameters in [0, 1].
