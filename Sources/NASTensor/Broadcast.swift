@@ -23,6 +23,7 @@ func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
 
 /// Visits every element of `outShape` in row-major order with the flat offsets into two
 /// broadcast operands. The innermost axis is handed over as a run so callers loop tightly.
+@inline(__always)
 func forEachBroadcastRun(_ outShape: [Int], _ sa: [Int], _ sb: [Int],
                          _ body: (_ outOffset: Int, _ aOffset: Int, _ bOffset: Int,
                                   _ length: Int, _ aStep: Int, _ bStep: Int) -> Void) {

@@ -3,11 +3,27 @@ import Foundation
 
 // Binary elementwise ops with broadcasting, each with its backward.
 
+// Always inlined, so each call site's operator closure is specialised into a tight loop
+// (an indirect call per element made broadcasting ops a tenth of a supernet step).
+@inline(__always)
 private func binaryKernel(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
     if a.shape == b.shape {
         let out = Tensor(uninitializedShape: a.shape)
         let pa = a.data, pb = b.data, po = out.data
         for i in 0..<a.count { po[i] = f(pa[i], pb[i]) }
+        return out
+    }
+    // A one-element operand (a scalar weight, e.g. an architecture weight times an op output).
+    if b.count == 1 && a.rank >= b.rank {
+        let out = Tensor(uninitializedShape: a.shape)
+        let pa = a.data, po = out.data, y = b.data[0]
+        for i in 0..<a.count { po[i] = f(pa[i], y) }
+        return out
+    }
+    if a.count == 1 && b.rank >= a.rank {
+        let out = Tensor(uninitializedShape: b.shape)
+        let pb = b.data, po = out.data, x = a.data[0]
+        for i in 0..<b.count { po[i] = f(x, pb[i]) }
         return out
     }
     let shape = broadcastShape(a.shape, b.shape)
@@ -78,6 +94,7 @@ public prefix func - (a: Tensor) -> Tensor { neg(a) }
 
 // Unary elementwise ops.
 
+@inline(__always)
 func unaryKernel(_ a: Tensor, _ f: (Float) -> Float) -> Tensor {
     let out = Tensor(uninitializedShape: a.shape)
     let pa = a.data, po = out.data
@@ -86,6 +103,7 @@ func unaryKernel(_ a: Tensor, _ f: (Float) -> Float) -> Tensor {
 }
 
 /// out[i] = f(a[i], b[i]) for two same-shape tensors, outside autograd.
+@inline(__always)
 func zipKernel(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
     precondition(a.count == b.count)
     let out = Tensor(uninitializedShape: a.shape)
