@@ -10,11 +10,9 @@ enum SharedTable {
         return url.deletingLastPathComponent().appendingPathComponent("shared/data/nasbench201/nasbench201.csv").path
     }()
 
-    /// Loaded once per test process; tests that need it skip when the data is absent.
-    static let table: NB201Table? = try? NB201Table(contentsOf: path)
+    /// Loaded once per test process. The table is part of the test data: a missing or unreadable
+    /// file fails the tests that need it, with the loader's message.
+    static let table: Result<NB201Table, Error> = Result { try NB201Table(contentsOf: path) }
 
-    static func require() throws -> NB201Table {
-        guard let t = table else { throw XCTSkip("NAS-Bench-201 table not found at \(path)") }
-        return t
-    }
+    static func require() throws -> NB201Table { try table.get() }
 }
