@@ -134,19 +134,10 @@ public final class NB201Network: Module, Layer {
         var rng = SeededGenerator(seed: seed)
         self.cell = cell
         self.config = config
-        let c = config.channels
-        stem = Conv2d(config.inputChannels, c, kernel: 3, padding: 1, bias: false, using: &rng)
-        stemBN = BatchNorm(c)
-        var blocks: [Module] = []
-        var channels = c
-        for stage in 0..<3 {
-            if stage > 0 {
-                blocks.append(ResidualReduction(channels, channels * 2, using: &rng))
-                channels *= 2
-            }
-            for _ in 0..<config.cellsPerStage {
-                blocks.append(NB201CellModule(cell, channels: channels, affine: config.affine, using: &rng))
-            }
+        stem = Conv2d(config.inputChannels, config.channels, kernel: 3, padding: 1, bias: false, using: &rng)
+        stemBN = BatchNorm(config.channels)
+        let (blocks, channels) = nb201Stages(config, using: &rng) { ch, rng in
+            NB201CellModule(cell, channels: ch, affine: config.affine, using: &rng)
         }
         self.blocks = blocks
         lastBN = BatchNorm(channels)
@@ -182,4 +173,20 @@ public final class NB201Network: Module, Layer {
         }
         return total + classifier.weight.count
     }
+}
+
+/// The stages of an NB201 network or supernet: N cells at C, 2C and 4C channels with a residual
+/// reduction block before the second and third stage. Returns the blocks and the final width.
+func nb201Stages(_ config: NB201NetworkConfig, using rng: inout SeededGenerator,
+                 cell makeCell: (Int, inout SeededGenerator) -> Module) -> (blocks: [Module], channels: Int) {
+    var blocks: [Module] = []
+    var channels = config.channels
+    for stage in 0..<3 {
+        if stage > 0 {
+            blocks.append(ResidualReduction(channels, channels * 2, using: &rng))
+            channels *= 2
+        }
+        for _ in 0..<config.cellsPerStage { blocks.append(makeCell(channels, &rng)) }
+    }
+    return (blocks, channels)
 }

@@ -103,19 +103,10 @@ public final class NB201Supernet: Module, Layer {
     public init(config: NB201NetworkConfig, seed: UInt64) {
         var rng = SeededGenerator(seed: seed)
         self.config = config
-        let c = config.channels
-        stem = Conv2d(config.inputChannels, c, kernel: 3, padding: 1, bias: false, using: &rng)
-        stemBN = BatchNorm(c)
-        var blocks: [Module] = []
-        var channels = c
-        for stage in 0..<3 {
-            if stage > 0 {
-                blocks.append(ResidualReduction(channels, channels * 2, using: &rng))
-                channels *= 2
-            }
-            for _ in 0..<config.cellsPerStage {
-                blocks.append(NB201SupernetCell(channels: channels, affine: config.affine, using: &rng))
-            }
+        stem = Conv2d(config.inputChannels, config.channels, kernel: 3, padding: 1, bias: false, using: &rng)
+        stemBN = BatchNorm(config.channels)
+        let (blocks, channels) = nb201Stages(config, using: &rng) { ch, rng in
+            NB201SupernetCell(channels: ch, affine: config.affine, using: &rng)
         }
         self.blocks = blocks
         lastBN = BatchNorm(channels)

@@ -39,10 +39,7 @@ public struct Bananas<Space: SearchSpace & Codable>: CodableStrategy {
         public init() {}
     }
 
-    struct Observed: Codable, Equatable {
-        var architecture: Space.Architecture
-        var objective: Double
-    }
+    typealias Observed = LabelledArchitecture<Space.Architecture>
 
     public static var name: String { "bananas" }
 

@@ -109,10 +109,7 @@ public struct CTNASHyperparameters: Codable, Equatable, Sendable {
 public struct CTNAS<Space: CellGraphSpace & Codable>: CodableStrategy {
     public typealias Hyperparameters = CTNASHyperparameters
 
-    struct Observed: Codable, Equatable {
-        var architecture: Space.Architecture
-        var objective: Double
-    }
+    typealias Observed = LabelledArchitecture<Space.Architecture>
 
     public static var name: String { "ctnas" }
 

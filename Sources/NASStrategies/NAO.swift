@@ -164,10 +164,7 @@ public struct NAO<Space: CategoricalSearchSpace & Codable>: CodableStrategy {
         public init() {}
     }
 
-    struct Observed: Codable, Equatable {
-        var architecture: Space.Architecture
-        var objective: Double
-    }
+    typealias Observed = LabelledArchitecture<Space.Architecture>
 
     public static var name: String { "nao" }
 
