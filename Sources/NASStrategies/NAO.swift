@@ -122,21 +122,23 @@ final class NAOModel: Module {
 
 /// NAO (Neural Architecture Optimization), Luo et al., NeurIPS 2018, as an ask/tell strategy.
 ///
-/// 1. Evaluate `initialSamples` random architectures.
-/// 2. Train the encoder, predictor and decoder jointly on every evaluated architecture:
-///    loss = λ·MSE(f(z), standardised objective) + (1 − λ)·reconstruction cross-entropy
-///    (`tradeOff` = λ). The model is kept between rounds and trained further each round
-///    (`epochs` full-batch Adam steps), as the paper's iterations continue one model.
-/// 3. Take the `ascentSeeds` best evaluated architectures, move each embedding along ∂f/∂z with
-///    step sizes η = `stepSize`, 2η, 3η, … until the decoder returns an architecture not
-///    proposed before (at most `maxAscentSteps` sizes); these are NAO's new candidates.
+/// 1. Evaluate `initialSamples` random architectures; draw `unlabelledSamples` more, never
+///    evaluated (SemiNAO, Luo et al. 2020: the autoencoder also learns from unlabelled
+///    architectures, which costs no queries).
+/// 2. Train the encoder, predictor and decoder jointly: loss = λ·MSE(f(z), standardised
+///    objective) over the evaluated architectures + (1 − λ)·reconstruction cross-entropy over
+///    evaluated and unlabelled ones (`tradeOff` = λ). The model is kept between rounds and trained
+///    further each round (`epochs` full-batch Adam steps), as the paper's iterations continue one
+///    model. Without the unlabelled sequences a decoder trained on a few dozen labelled ones
+///    only reproduces them, and the ascent finds nothing new.
+/// 3. Gradient ascent: start from the `ascentSeeds` best evaluated architectures (and, with
+///    `ascentFromUnlabelled`, from every unlabelled one), take `maxAscentSteps` steps
+///    z ← z + η·∂f/∂z (η = `stepSize`, the gradient recomputed at each point) and decode after
+///    each; every decoding not proposed before is a candidate.
 /// 4. Rank the candidates by the predictor (on their own re-encoded embeddings) and propose the
-///    best; then go back to 2. When the space has at most `scoreAllLimit` architectures (NB201:
-///    15,625), a share `exhaustiveShare` of each round's proposals instead comes from scoring
-///    every architecture with the same encoder + predictor and taking the best unproposed ones
-///    (model-based search with the learned model). Every decoded ascent candidate is one of the
-///    architectures so scored, so with the default share 1 the exhaustive ranking subsumes the
-///    ascent on NB201 and the ascent is skipped; `exhaustive_share: 0` is pure NAO.
+///    best `proposalsPerRound`; then go back to 2. Optionally (`exhaustiveShare` > 0, spaces of at
+///    most `scoreAllLimit` architectures) a share of each round's proposals comes instead from
+///    scoring every architecture with the same encoder + predictor.
 ///
 /// Paper settings (CIFAR-10): embedding 32, LSTM hidden 96, predictor MLP 200, λ = 0.8,
 /// Adam lr 0.001, 1000 seed architectures, 3 iterations, top 100 seeds, step size 10.
@@ -153,14 +155,21 @@ public struct NAO<Space: CategoricalSearchSpace & Codable>: CodableStrategy {
         /// Full-batch Adam steps per round (the first round trains `firstEpochs`).
         public var epochs: Int = 25
         public var firstEpochs: Int = 120
-        public var ascentSeeds: Int = 20
+        public var ascentSeeds: Int = 100
         public var stepSize: Double = 1.0
         public var maxAscentSteps: Int = 20
         public var proposalsPerRound: Int = 10
         public var scoreAllLimit: Int = 20_000
         /// Share of each round's proposals taken from the exhaustive ranking (the rest come from
         /// gradient ascent) when the space has at most `scoreAllLimit` architectures.
-        public var exhaustiveShare: Double = 1.0
+        public var exhaustiveShare: Double = 0
+        /// Random architectures (no labels, no queries) added to the reconstruction loss, so the
+        /// decoder learns the whole space rather than the few labelled sequences (SemiNAO, Luo et
+        /// al. 2020); 0 trains the autoencoder on the labelled architectures alone, as NAO does.
+        public var unlabelledSamples: Int = 500
+        /// Also start the ascent from every unlabelled architecture (multi-start ascent over the
+        /// space), not only from the `ascentSeeds` best labelled ones.
+        public var ascentFromUnlabelled: Bool = true
         public init() {}
     }
 
@@ -176,6 +185,8 @@ public struct NAO<Space: CategoricalSearchSpace & Codable>: CodableStrategy {
     var queue: [Space.Architecture] = []
     /// Encoder/predictor/decoder weights (nil before the first round).
     var weights: FlatWeights?
+    /// Choice vectors of the unlabelled architectures (drawn at the first round).
+    var unlabelled: [[Int]] = []
 
     public init(space: Space, hyperparameters h: Hyperparameters = .init(), seed: UInt64) throws {
         for (name, v) in [("initial_samples", h.initialSamples), ("embedding_size", h.embeddingSize),
@@ -184,6 +195,7 @@ public struct NAO<Space: CategoricalSearchSpace & Codable>: CodableStrategy {
                           ("max_ascent_steps", h.maxAscentSteps), ("proposals_per_round", h.proposalsPerRound)] where v < 1 {
             throw StrategyError.invalidHyperparameter("\(name) must be ≥ 1")
         }
+        guard h.unlabelledSamples >= 0 else { throw StrategyError.invalidHyperparameter("unlabelled_samples must be ≥ 0") }
         guard (0...1).contains(h.tradeOff), (0...1).contains(h.exhaustiveShare) else {
             throw StrategyError.invalidHyperparameter("trade_off and exhaustive_share must be in [0, 1]")
         }
@@ -234,15 +246,20 @@ public struct NAO<Space: CategoricalSearchSpace & Codable>: CodableStrategy {
         let h = hyperparameters
         let firstRound = weights == nil
         let model = try currentModel()
+        if firstRound {
+            unlabelled = (0..<h.unlabelledSamples).map { _ in space.choices(of: space.sample(using: &rng)) }
+        }
         let choices = history.map { space.choices(of: $0.architecture) }
+        let sequences = choices + unlabelled
         let (mean, std) = standardisation(history.map(\.objective))
         let targets = Tensor(shape: [history.count, 1], data: history.map { Float(($0.objective - mean) / std) })
         let optimizer = Adam(model.parameters(), lr: Float(h.learningRate))
         let lambda = Float(h.tradeOff)
         for _ in 0..<(firstRound ? h.firstEpochs : h.epochs) {
             optimizer.zeroGrad()
-            let z = model.encode(choices)
-            let loss = lambda * mseLoss(model.predict(z), targets) + (1 - lambda) * model.reconstructionLoss(z, choices)
+            let z = model.encode(sequences)
+            let labelled = unlabelled.isEmpty ? z : z.slice(axis: 0, 0..<choices.count)
+            let loss = lambda * mseLoss(model.predict(labelled), targets) + (1 - lambda) * model.reconstructionLoss(z, sequences)
             loss.backward()
             optimizer.step()
         }
@@ -269,8 +286,10 @@ public struct NAO<Space: CategoricalSearchSpace & Codable>: CodableStrategy {
     }
 
     /// NAO's gradient-ascent candidates, best predicted first: the `ascentSeeds` best evaluated
-    /// architectures' embeddings move along ∂f/∂z with growing step sizes until each decodes to
-    /// an architecture not proposed before.
+    /// architectures' embeddings move along ∂f/∂z with step sizes η, 2η, …, `maxAscentSteps`·η,
+    /// and every decoding not proposed before joins the pool (the paper raises η until a seed
+    /// decodes to something new; keeping the later decodings too gives the predictor a larger
+    /// pool to choose from at no query cost).
     func ascentCandidates(_ model: NAOModel) -> [Space.Architecture] {
         let h = hyperparameters
         var seen = Set<Space.Architecture>()
@@ -279,26 +298,17 @@ public struct NAO<Space: CategoricalSearchSpace & Codable>: CodableStrategy {
             seeds.append(space.choices(of: o.architecture))
             if seeds.count == h.ascentSeeds { break }
         }
+        if h.ascentFromUnlabelled { seeds += unlabelled }
         var candidates: [Space.Architecture] = []
         var inPool = Set<Space.Architecture>()
         let z = withoutGrad { model.encode(seeds) }
-        let direction = model.ascentDirection(z)
-        withoutGrad {
-            var open = Array(seeds.indices)
-            var k = 1
-            while !open.isEmpty, k <= h.maxAscentSteps {
-                let eta = Float(h.stepSize) * Float(k)
-                let rows = open.map { z.slice(axis: 0, $0..<($0 + 1)) + eta * direction.slice(axis: 0, $0..<($0 + 1)) }
-                let decoded = model.decode(concatenate(rows, axis: 0))
-                var stillOpen: [Int] = []
-                for (i, c) in zip(open, decoded) {
-                    let a = space.architecture(choices: c)
-                    if proposed.contains(a) || inPool.contains(a) { stillOpen.append(i); continue }
-                    inPool.insert(a)
-                    candidates.append(a)
-                }
-                open = stillOpen
-                k += 1
+        var point = z
+        for _ in 1...h.maxAscentSteps {
+            let step = model.ascentDirection(point)
+            point = withoutGrad { point + Float(h.stepSize) * step }
+            for c in model.decode(point) {
+                let a = space.architecture(choices: c)
+                if !proposed.contains(a), inPool.insert(a).inserted { candidates.append(a) }
             }
         }
         // NAO's own candidates, ranked by the predictor on their re-encoded embeddings.

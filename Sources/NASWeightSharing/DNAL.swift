@@ -12,7 +12,16 @@ import NASTensor
 /// as β → ∞ it is 1 for the edge's largest α and 0 for every other op — one-hot. α (Adam) and
 /// the weights (SGD) are trained alternately, first order, on the two data halves; β grows
 /// geometrically from `beta_initial` in the first epoch to `beta_final` in the last.
+///
+/// `none` gets no gate: in DNAL a closed gate prunes a component, and an edge that is pruned
+/// away is what `none` would mean, but NAS-Bench-201 needs one op per edge, so the search runs
+/// over the four ops that compute something (with `none`, the rival maximum leaves α_none
+/// without any gradient, and a cell could end with only `none` reaching its output).
 public enum DNAL {
+    /// The ops DNAL gates on every edge: all but `none`.
+    public static let edgeMask = Array(repeating: (0..<5).map { $0 != NB201Operation.none.rawValue },
+                                       count: NB201Cell.edgeCount)
+
     /// The gates `[6, 5]` at scale β (differentiable in α).
     public static func gates(_ alpha: Tensor, beta: Float, mask: [[Bool]]) -> Tensor {
         let rival = Tensor(uninitializedShape: alpha.shape)
@@ -37,6 +46,7 @@ public enum DNAL {
 
     static func search(_ s: WeightSharingSearch) throws -> (NB201Cell, Double, String) {
         let st = s.state("main")
+        st.net.edgeMask = edgeMask
         let c = s.config
         var lastBeta = c.betaInitial
         try s.runStage("main", epochs: c.epochs) { epoch in

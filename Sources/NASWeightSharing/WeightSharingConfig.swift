@@ -67,8 +67,12 @@ public struct WeightSharingConfig: Codable, Equatable, Sendable {
     public static func defaults(for method: WeightSharingMethod) -> WeightSharingConfig {
         var c = WeightSharingConfig()
         switch method {
-        case .darts, .darts2, .fewshotDarts, .dnal:
-            c.epochs = 8; c.fewShotEpochs = 2
+        case .darts, .darts2:
+            c.epochs = 30
+        case .fewshotDarts:
+            c.epochs = 10; c.fewShotEpochs = 20
+        case .dnal:
+            c.epochs = 8
         case .spos, .fewshotSpos, .rlnas, .mdenas:
             c.epochs = 24; c.fewShotEpochs = 6
         }

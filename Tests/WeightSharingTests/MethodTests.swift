@@ -187,6 +187,13 @@ final class MethodTests: XCTestCase {
         XCTAssertEqual(RLNAS.pathVector(trained, conv).count, shared + 3 * (2 + 1))
     }
 
+    func testDNALNeverDerivesNone() throws {
+        for seed: UInt64 in 0..<4 {
+            let cell = try run(.dnal, seed: seed).cell
+            XCTAssertFalse(cell.ops.contains(.none), "DNAL seed \(seed) derived \(cell)")
+        }
+    }
+
     func testDNALGatesAnnealToOneHot() {
         var rng = SeededGenerator(seed: 2)
         let alpha = Tensor(shape: [6, 5], data: (0..<30).map { _ in 0.1 * rng.nextNormal() })
