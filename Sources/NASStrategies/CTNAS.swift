@@ -81,6 +81,9 @@ public struct CTNASHyperparameters: Codable, Equatable, Sendable {
     public var controllerSteps: Int = 10
     public var rollouts: Int = 32
     public var controllerLearningRate: Double = 0.05
+    /// Controller LSTM sizes (token embedding and hidden state).
+    public var controllerEmbeddingSize: Int = 16
+    public var controllerHiddenSize: Int = 32
     /// Weight of the policy's entropy in the controller's objective (keeps it exploring).
     public var entropyWeight: Double = 0.01
     /// Architectures sampled from the controller per round as candidates.
@@ -99,8 +102,9 @@ public struct CTNASHyperparameters: Codable, Equatable, Sendable {
 ///    higher objective. The comparator is kept between rounds and trained further.
 /// 3. Baseline curriculum: the baseline is the best architecture labelled so far; it moves
 ///    every time a better one is found.
-/// 4. Controller: a per-decision categorical policy trained by REINFORCE with reward
-///    P(candidate better than baseline) from the comparator (batch-mean baseline, entropy bonus).
+/// 4. Controller: an LSTM policy (`CTNASController`) trained by REINFORCE with reward
+///    P(candidate better than baseline) from the comparator (batch-mean baseline, entropy bonus);
+///    its weights are kept between rounds, each round's Adam starts afresh.
 ///    This costs no queries: the comparator is the reward model.
 /// 5. Sample `candidateSamples` architectures from the controller, drop labelled ones, and label
 ///    the `proposalsPerRound` the comparator ranks highest against the baseline; go to 2.
@@ -120,16 +124,14 @@ public struct CTNAS<Space: CellGraphSpace & Codable>: CodableStrategy {
     var proposed: Set<Space.Architecture> = []
     var queue: [Space.Architecture] = []
     var weights: FlatWeights?
-    /// Controller logits per decision, and their Adam moments.
-    var logits: [[Double]]
-    var adamM: [[Double]]
-    var adamV: [[Double]]
-    var adamStep = 0
+    /// Controller weights (nil before the first round).
+    var controllerWeights: FlatWeights?
 
     public init(space: Space, hyperparameters h: Hyperparameters = .init(), seed: UInt64) throws {
         for (name, v) in [("initial_samples", h.initialSamples), ("gcn_width", h.gcnWidth), ("mlp_width", h.mlpWidth),
                           ("epochs", h.epochs), ("first_epochs", h.firstEpochs), ("pairs_per_step", h.pairsPerStep),
-                          ("rollouts", h.rollouts), ("candidate_samples", h.candidateSamples),
+                          ("rollouts", h.rollouts), ("controller_embedding_size", h.controllerEmbeddingSize),
+                          ("controller_hidden_size", h.controllerHiddenSize), ("candidate_samples", h.candidateSamples),
                           ("proposals_per_round", h.proposalsPerRound)] where v < 1 {
             throw StrategyError.invalidHyperparameter("\(name) must be ≥ 1")
         }
@@ -142,9 +144,6 @@ public struct CTNAS<Space: CellGraphSpace & Codable>: CodableStrategy {
         self.space = space
         self.hyperparameters = h
         self.rng = SeededGenerator(seed: seed)
-        logits = space.choiceCounts.map { [Double](repeating: 0, count: $0) }
-        adamM = logits
-        adamV = logits
     }
 
     public mutating func ask() throws -> Proposal<Space.Architecture> {
@@ -228,53 +227,31 @@ public struct CTNAS<Space: CellGraphSpace & Codable>: CodableStrategy {
         }
     }
 
-    var policy: [[Double]] {
-        logits.map { z in
-            let m = z.max() ?? 0
-            let e = z.map { Foundation.exp($0 - m) }
-            let s = e.reduce(0, +)
-            return e.map { $0 / s }
-        }
-    }
-
-    mutating func sampleFromController() -> [Int] {
-        policy.map { p in
-            let u = rng.unitDouble()
-            var acc = 0.0
-            for (o, q) in p.enumerated() {
-                acc += q
-                if u < acc { return o }
-            }
-            return p.count - 1
-        }
-    }
-
-    /// REINFORCE steps on the controller with the comparator's P(better than baseline) as reward.
-    mutating func trainController(_ model: Comparator, baseline: Space.Architecture) {
+    /// The controller with the stored weights, or a fresh one drawn from the strategy's generator.
+    mutating func currentController() throws -> CTNASController {
         let h = hyperparameters
+        var modelRNG = SeededGenerator(seed: controllerWeights == nil ? rng.next() : 0)
+        let controller = CTNASController(layout: TokenLayout(counts: space.choiceCounts), embeddingSize: h.controllerEmbeddingSize,
+                                         hiddenSize: h.controllerHiddenSize, using: &modelRNG)
+        if let w = controllerWeights { try w.load(into: controller) }
+        return controller
+    }
+
+    /// REINFORCE steps on the controller with the comparator's P(better than baseline) as reward:
+    /// loss = −mean((r − r̄)·log π(a)) − w·H(π).
+    mutating func trainController(_ controller: CTNASController, _ model: Comparator, baseline: Space.Architecture) {
+        let h = hyperparameters
+        let optimizer = Adam(controller.parameters(), lr: Float(h.controllerLearningRate))
         for _ in 0..<h.controllerSteps {
-            let samples = (0..<h.rollouts).map { _ in sampleFromController() }
+            let samples = controller.sample(h.rollouts, using: &rng)
             let rewards = probabilitiesBetter(model, samples.map { space.architecture(choices: $0) }, than: baseline)
             let meanReward = rewards.reduce(0, +) / Double(rewards.count)
-            let probs = policy
-            adamStep += 1
-            let c1 = 1 - Foundation.pow(0.9, Double(adamStep)), c2 = 1 - Foundation.pow(0.999, Double(adamStep))
-            for d in logits.indices {
-                let p = probs[d]
-                let entropy = -p.reduce(0) { $0 + ($1 > 0 ? $1 * Foundation.log($1) : 0) }
-                for o in logits[d].indices {
-                    // Loss: −mean((r − r̄)·log π(a)) − w·H(π); its gradient in the logits.
-                    var g = 0.0
-                    for (s, r) in zip(samples, rewards) { g -= (r - meanReward) * ((s[d] == o ? 1 : 0) - p[o]) }
-                    g /= Double(samples.count)
-                    // ∂H/∂z_o = −p_o (log p_o + H)
-                    g += h.entropyWeight * p[o] * (Foundation.log(max(p[o], 1e-300)) + entropy)
-                    adamM[d][o] = 0.9 * adamM[d][o] + 0.1 * g
-                    adamV[d][o] = 0.999 * adamV[d][o] + 0.001 * g * g
-                    logits[d][o] -= h.controllerLearningRate * (adamM[d][o] / c1) / ((adamV[d][o] / c2).squareRoot() + 1e-8)
-                }
-            }
+            let weights = rewards.map { Float(($0 - meanReward) / Double(rewards.count)) }
+            optimizer.zeroGrad()
+            controller.policyGradientLoss(samples, weights: weights, entropyWeight: Float(h.entropyWeight)).backward()
+            optimizer.step()
         }
+        controllerWeights = FlatWeights(controller)
     }
 
     mutating func round() throws -> [Space.Architecture] {
@@ -284,12 +261,13 @@ public struct CTNAS<Space: CellGraphSpace & Codable>: CodableStrategy {
         trainComparator(model, steps: firstRound ? h.firstEpochs : h.epochs)
         weights = FlatWeights(model)
         guard let base = baseline else { return [] }
-        trainController(model, baseline: base)
+        let controller = try currentController()
+        trainController(controller, model, baseline: base)
 
         var candidates: [Space.Architecture] = []
         var inPool = Set<Space.Architecture>()
-        for _ in 0..<h.candidateSamples {
-            let a = space.architecture(choices: sampleFromController())
+        for choices in controller.sample(h.candidateSamples, using: &rng) {
+            let a = space.architecture(choices: choices)
             if !proposed.contains(a), inPool.insert(a).inserted { candidates.append(a) }
         }
         if h.scoreAllLimit > 0, let all = TokenLayout(counts: space.choiceCounts).allChoices(limit: h.scoreAllLimit) {
@@ -300,7 +278,7 @@ public struct CTNAS<Space: CellGraphSpace & Codable>: CodableStrategy {
         }
         // The controller may have converged on labelled cells: add one-move neighbours of its mode.
         if candidates.count < h.proposalsPerRound {
-            let mode = space.architecture(choices: policy.map { p in p.indices.max { p[$0] < p[$1] }! })
+            let mode = space.architecture(choices: controller.sample(1, greedy: true, using: &rng)[0])
             for a in space.neighbors(of: mode) + space.neighbors(of: base)
             where !proposed.contains(a) && inPool.insert(a).inserted { candidates.append(a) }
         }
