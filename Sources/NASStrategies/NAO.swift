@@ -285,11 +285,12 @@ public struct NAO<Space: CategoricalSearchSpace & Codable>: CodableStrategy {
         return result
     }
 
-    /// NAO's gradient-ascent candidates, best predicted first: the `ascentSeeds` best evaluated
-    /// architectures' embeddings move along ∂f/∂z with step sizes η, 2η, …, `maxAscentSteps`·η,
-    /// and every decoding not proposed before joins the pool (the paper raises η until a seed
-    /// decodes to something new; keeping the later decodings too gives the predictor a larger
-    /// pool to choose from at no query cost).
+    /// NAO's gradient-ascent candidates, best predicted first: the embeddings of the `ascentSeeds`
+    /// best evaluated architectures (and of the unlabelled ones, with `ascentFromUnlabelled`)
+    /// take `maxAscentSteps` steps z ← z + η·∂f/∂z, the gradient recomputed at each point, and
+    /// every decoding not proposed before joins the pool (the paper raises η until a seed decodes
+    /// to something new; keeping every new decoding on the way gives the predictor a larger pool
+    /// to choose from at no query cost).
     func ascentCandidates(_ model: NAOModel) -> [Space.Architecture] {
         let h = hyperparameters
         var seen = Set<Space.Architecture>()
