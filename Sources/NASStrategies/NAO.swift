@@ -125,8 +125,8 @@ final class NAOModel: Module {
 /// 1. Evaluate `initialSamples` random architectures; draw `unlabelledSamples` more, never
 ///    evaluated (SemiNAO, Luo et al. 2020: the autoencoder also learns from unlabelled
 ///    architectures, which costs no queries).
-/// 2. Train the encoder, predictor and decoder jointly: loss = λ·MSE(f(z), standardised
-///    objective) over the evaluated architectures + (1 − λ)·reconstruction cross-entropy over
+/// 2. Train the encoder, predictor and decoder jointly: loss = λ·MSE(f(z), the objective's
+///    scaled rank, or its standardised value without `rankTargets`) over the evaluated architectures + (1 − λ)·reconstruction cross-entropy over
 ///    evaluated and unlabelled ones (`tradeOff` = λ). The model is kept between rounds and trained
 ///    further each round (`epochs` full-batch Adam steps), as the paper's iterations continue one
 ///    model. Without the unlabelled sequences a decoder trained on a few dozen labelled ones
@@ -170,6 +170,9 @@ public struct NAO<Space: CategoricalSearchSpace & Codable>: CodableStrategy {
         /// Also start the ascent from every unlabelled architecture (multi-start ascent over the
         /// space), not only from the `ascentSeeds` best labelled ones.
         public var ascentFromUnlabelled: Bool = true
+        /// Regress the predictor on each objective's rank rather than its standardised value, so
+        /// a long tail of broken architectures does not compress the differences among the best.
+        public var rankTargets: Bool = true
         public init() {}
     }
 
@@ -252,7 +255,9 @@ public struct NAO<Space: CategoricalSearchSpace & Codable>: CodableStrategy {
         let choices = history.map { space.choices(of: $0.architecture) }
         let sequences = choices + unlabelled
         let (mean, std) = standardisation(history.map(\.objective))
-        let targets = Tensor(shape: [history.count, 1], data: history.map { Float(($0.objective - mean) / std) })
+        let objectives = history.map(\.objective)
+        let targets = Tensor(shape: [history.count, 1],
+                             data: h.rankTargets ? Self.rankTargets(objectives) : objectives.map { Float(($0 - mean) / std) })
         let optimizer = Adam(model.parameters(), lr: Float(h.learningRate))
         let lambda = Float(h.tradeOff)
         for _ in 0..<(firstRound ? h.firstEpochs : h.epochs) {
@@ -283,6 +288,18 @@ public struct NAO<Space: CategoricalSearchSpace & Codable>: CodableStrategy {
             if !proposed.contains(a), taken.insert(a).inserted { result.append(a) }
         }
         return result
+    }
+
+    /// Each objective's rank among `ys` (ties: mean rank) scaled to [−√3, √3], the range of a
+    /// standardised uniform variable.
+    static func rankTargets(_ ys: [Double]) -> [Float] {
+        let n = ys.count
+        if n < 2 { return ys.map { _ in 0 } }
+        return ys.map { y in
+            let below = ys.filter { $0 < y }.count, equal = ys.filter { $0 == y }.count
+            let r = (Double(below) + Double(equal - 1) / 2) / Double(n - 1)
+            return Float((r - 0.5) * 12.0.squareRoot())
+        }
     }
 
     /// NAO's gradient-ascent candidates, best predicted first: the embeddings of the `ascentSeeds`

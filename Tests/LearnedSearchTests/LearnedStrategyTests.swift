@@ -101,6 +101,18 @@ final class NAOTests: XCTestCase {
         XCTAssertGreaterThan(semi, 3 * labelledOnly, "pools \(labelledOnly) vs \(semi)")
     }
 
+    /// Rank targets: order kept, ties share their mean rank, range [−√3, √3] whatever the tail.
+    func testRankTargets() {
+        let t = NAO<NB201SearchSpace>.rankTargets([10, 93, 94, 93, 1])
+        let r3 = Float(3).squareRoot()
+        XCTAssertEqual(t[4], -r3, accuracy: 1e-6)
+        XCTAssertEqual(t[2], r3, accuracy: 1e-6)
+        XCTAssertEqual(t[1], t[3])
+        XCTAssertEqual(t[1], (2.5 / 4 - 0.5) * 2 * r3, accuracy: 1e-6)
+        XCTAssertLessThan(t[0], t[1])
+        XCTAssertEqual(NAO<NB201SearchSpace>.rankTargets([5]), [0])
+    }
+
     /// On the synthetic objective, pure NAO (gradient ascent only) finds better than its random start.
     func testFindsBetterThanRandomStart() throws {
         var h = NAO<NB201SearchSpace>.Hyperparameters()
