@@ -27,7 +27,9 @@ let package = Package(
         .target(name: "NASNN", dependencies: ["NASTensor"]),
         .target(name: "NASData", dependencies: ["NASTensor", "CZlib"]),
         .target(name: "NASSpaces", dependencies: ["NASNN"]),
-        .target(name: "NASBench", dependencies: ["NASSpaces"]),
+        // The NAS-Bench-201 table; the compact copy that ships with SwiftNAS is a gzipped resource.
+        .target(name: "NASBench", dependencies: ["NASSpaces", "NASData"],
+                resources: [.copy("Resources/nasbench201-compact.csv.gz")]),
         .target(name: "NASEstimators", dependencies: ["NASSpaces", "NASBench", "NASData", "NASNN"]),
         .target(name: "NASStrategies", dependencies: ["NASSpaces", "NASEstimators"]),
         // Supernet training and weight-sharing methods (DARTS, SPOS, few-shot, RLNAS, MdeNAS, DNAL).

@@ -1,9 +1,21 @@
 #!/usr/bin/env bash
-# Installs what SwiftNAS needs on a fresh Debian machine (run as root): OpenBLAS, zlib and
-# SQLite headers, Fashion-MNIST (the quick start's data), and the Python packages the tests
-# compare against. The Swift toolchain itself is expected on PATH.
+# Installs what SwiftNAS needs on a fresh Debian 12 or 13 machine (run as root): OpenBLAS, zlib
+# and SQLite headers, Fashion-MNIST (the quick start's data), and a Python environment with the
+# packages the tests compare against. The Swift toolchain itself is expected on PATH.
+#
+# The Python packages go into a virtual environment at .venv in the repository (the tests look
+# there first), because Debian's system Python refuses `pip install` outside one (PEP 668) and
+# Debian 12 does not package `safetensors`.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
-apt-get install -y --no-install-recommends libopenblas-dev zlib1g-dev libsqlite3-dev pkg-config dataset-fashion-mnist
-python3 -m pip install --quiet safetensors numpy
+apt-get install -y --no-install-recommends libopenblas-dev zlib1g-dev libsqlite3-dev pkg-config \
+    dataset-fashion-mnist python3 python3-venv
+# Any python3 on PATH will do (Debian's, or one the machine brought); the venv isolates it.
+if [ ! -x .venv/bin/python3 ] || ! .venv/bin/python3 -c 'import sys' 2>/dev/null; then
+    rm -rf .venv
+    python3 -m venv .venv
+fi
+.venv/bin/python3 -m pip install --quiet --disable-pip-version-check safetensors numpy
+.venv/bin/python3 -c 'import safetensors, numpy; print("python test helpers: safetensors", safetensors.__version__, "numpy", numpy.__version__)'

@@ -385,3 +385,19 @@ void nas_agreement_accumulate(const unsigned long long *bits, int rows, int i0, 
         }
     }
 }
+
+#include <signal.h>
+
+static volatile sig_atomic_t nas_stop_requested = 0;
+
+static void nas_on_stop_signal(int signo) {
+    nas_stop_requested = signo;
+    signal(signo, SIG_DFL);
+}
+
+void nas_install_stop_handlers(void) {
+    signal(SIGINT, nas_on_stop_signal);
+    signal(SIGTERM, nas_on_stop_signal);
+}
+
+int nas_stop_signal(void) { return nas_stop_requested; }

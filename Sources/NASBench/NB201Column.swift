@@ -26,4 +26,7 @@ public enum NB201Column: String, CaseIterable, Codable, Sendable {
     /// The exact header of the table file, in order.
     public static let header: [String] = ["arch_index", "arch_str", "op_codes", "nats_unique_str"]
         + allCases.map(\.rawValue)
+
+    /// The header of the compact table that ships with SwiftNAS: the full header without `arch_str`.
+    public static let compactHeader: [String] = header.filter { $0 != "arch_str" }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NASData
 import NASSpaces
 
 /// The NAS-Bench-201 table: every cell's trained accuracies, parameter count and NASWOT score,
@@ -24,21 +25,36 @@ public struct NB201Table: Sendable {
 
     public var count: Int { cells.count }
 
-    /// Picks the table path: an explicit one (flag or config) wins over the environment.
+    /// Picks the table file: an explicit one (flag or config) wins over the environment; nil means
+    /// the table that ships with SwiftNAS.
     public static func resolvePath(explicit: String?,
-                                   environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+                                   environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
         if let p = explicit, !p.isEmpty { return p }
         if let p = environment[environmentVariable], !p.isEmpty { return p }
-        throw NB201TableError.noPath
+        return nil
     }
 
+    /// The table named by the flag/config or the environment, else the embedded one.
+    public static func load(explicit: String?,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws -> NB201Table {
+        if let path = resolvePath(explicit: explicit, environment: environment) { return try NB201Table(contentsOf: path) }
+        return try embedded()
+    }
+
+    /// The compact table that ships with SwiftNAS (all 15,625 cells, every numeric column at the
+    /// full table's precision; see docs/nasbench201_table.md).
+    public static func embedded() throws -> NB201Table {
+        try NB201Table(contentsOf: try EmbeddedTableFile.locate())
+    }
+
+    /// Reads the full CSV or the compact table, gzipped or not.
     public init(contentsOf path: String) throws {
         guard FileManager.default.fileExists(atPath: path) else { throw NB201TableError.fileNotFound(path: path) }
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw NB201TableError.unreadable(path: path, reason: error.localizedDescription)
+        let bytes: [UInt8]
+        do { bytes = try readPossiblyGzipped(path) } catch {
+            throw NB201TableError.unreadable(path: path, reason: "\(error)")
         }
-        try self.init(csv: data, path: path)
+        try self.init(csv: Data(bytes), path: path)
     }
 
     /// Parses the table from the bytes of the CSV file.
@@ -73,45 +89,67 @@ public struct NB201Table: Sendable {
                 return fields
             }
             func text(_ r: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: buf[r]), as: UTF8.self) }
+            /// A field as error messages show it: long fields are cut so an error stays one short line.
+            func brief(_ r: Range<Int>) -> String {
+                r.count > 60 ? text(r.lowerBound..<(r.lowerBound + 60)) + "…" : text(r)
+            }
 
             if end == 0 { throw NB201TableError.badHeader(path: path, column: 0, found: "", expected: NB201Column.header[0]) }
             let header = nextLine()
-            for (i, name) in NB201Column.header.enumerated() {
-                let found = i < header.count ? text(header[i]) : "<missing>"
+            // Two layouts: the full table, and the compact one without `arch_str` (which `op_codes`
+            // encodes one-to-one). The second header field tells them apart.
+            let compact = header.count > 1 && text(header[1]) == NB201Column.compactHeader[1]
+            let expected = compact ? NB201Column.compactHeader : NB201Column.header
+            for (i, name) in expected.enumerated() {
+                let found = i < header.count ? brief(header[i]) : "<missing>"
                 if found != name {
                     throw NB201TableError.badHeader(path: path, column: i, found: found, expected: name)
                 }
             }
-            if header.count != NB201Column.header.count {
-                throw NB201TableError.badHeader(path: path, column: NB201Column.header.count,
-                                                found: text(header[NB201Column.header.count]), expected: "<end of line>")
+            if header.count != expected.count {
+                throw NB201TableError.badHeader(path: path, column: expected.count,
+                                                found: brief(header[expected.count]), expected: "<end of line>")
             }
+            let firstValue = expected.count - numericCount
             var line = 1
             while pos < end {
                 line += 1
                 let fields = nextLine()
                 if fields.count == 1, fields[0].isEmpty { continue }  // blank line (e.g. at the end)
-                guard fields.count == NB201Column.header.count else {
+                guard fields.count == expected.count else {
                     throw NB201TableError.badRow(path: path, line: line,
-                                                 reason: "\(fields.count) fields, expected \(NB201Column.header.count)")
+                                                 reason: "\(fields.count) fields, expected \(expected.count)")
                 }
                 let expectedIndex = cells.count
+                guard expectedIndex < NB201Cell.spaceSize else {
+                    throw NB201TableError.wrongRowCount(path: path, found: expectedIndex + 1)
+                }
                 guard Int(text(fields[0])) == expectedIndex else {
                     throw NB201TableError.badRow(path: path, line: line,
-                                                 reason: "arch_index is '\(text(fields[0]))', expected \(expectedIndex)")
+                                                 reason: "arch_index is '\(brief(fields[0]))', expected \(expectedIndex)")
                 }
+                let opCodes = text(fields[compact ? 1 : 2])
+                let shownCodes = brief(fields[compact ? 1 : 2])
                 let cell: NB201Cell
-                do { cell = try NB201Cell(parsing: text(fields[1])) } catch {
-                    throw NB201TableError.badRow(path: path, line: line, reason: "arch_str: \(error)")
-                }
-                guard cell.opCodes == text(fields[2]) else {
-                    throw NB201TableError.badRow(path: path, line: line,
-                                                 reason: "op_codes '\(text(fields[2]))' disagrees with arch_str (\(cell.opCodes))")
+                if compact {
+                    guard let c = NB201Cell(opCodes: opCodes) else {
+                        throw NB201TableError.badRow(path: path, line: line,
+                                                     reason: "op_codes '\(shownCodes)' is not six digits 0-4")
+                    }
+                    cell = c
+                } else {
+                    do { cell = try NB201Cell(parsing: text(fields[1])) } catch {
+                        throw NB201TableError.badRow(path: path, line: line, reason: "arch_str: \(error)")
+                    }
+                    guard cell.opCodes == opCodes else {
+                        throw NB201TableError.badRow(path: path, line: line,
+                                                     reason: "op_codes '\(shownCodes)' disagrees with arch_str (\(cell.opCodes))")
+                    }
                 }
                 cells.append(cell)
-                unique.append(text(fields[3]))
+                unique.append(text(fields[firstValue - 1]))
                 for c in 0..<numericCount {
-                    let r = fields[4 + c]
+                    let r = fields[firstValue + c]
                     if r.isEmpty { columns[c].append(.nan); continue }
                     var stop: UnsafeMutablePointer<CChar>?
                     let start = UnsafeMutableRawPointer(mutating: buf.baseAddress! + r.lowerBound)
@@ -119,7 +157,12 @@ public struct NB201Table: Sendable {
                     let v = strtod(start, &stop)
                     guard let stop, UnsafeRawPointer(stop) == UnsafeRawPointer(buf.baseAddress! + r.upperBound) else {
                         throw NB201TableError.badRow(path: path, line: line,
-                                                     reason: "\(NB201Column.allCases[c].rawValue) is '\(text(r))', not a number")
+                                                     reason: "\(NB201Column.allCases[c].rawValue) is '\(brief(r))', not a number")
+                    }
+                    // A missing value is an empty field; inf or nan would poison every comparison.
+                    guard v.isFinite else {
+                        throw NB201TableError.badRow(path: path, line: line,
+                                                     reason: "\(NB201Column.allCases[c].rawValue) is '\(brief(r))', not a finite number")
                     }
                     columns[c].append(v)
                 }

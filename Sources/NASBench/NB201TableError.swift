@@ -3,7 +3,7 @@ import NASSpaces
 /// Why the NAS-Bench-201 table could not be loaded. Messages name the file, the line and the
 /// field, because the table is large and users fetch it themselves.
 public enum NB201TableError: Error, CustomStringConvertible, Equatable {
-    case noPath
+    case embeddedMissing(searched: [String])
     case fileNotFound(path: String)
     case unreadable(path: String, reason: String)
     case badHeader(path: String, column: Int, found: String, expected: String)
@@ -12,9 +12,9 @@ public enum NB201TableError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .noPath:
-            return "no NAS-Bench-201 table given: pass --benchmark PATH, set `benchmark:` in the config, "
-                + "or set the environment variable \(NB201Table.environmentVariable) to the path of nasbench201.csv"
+        case let .embeddedMissing(searched):
+            return "the NAS-Bench-201 table that ships with SwiftNAS is missing (looked for "
+                + searched.joined(separator: ", ") + "): pass --benchmark PATH or set \(NB201Table.environmentVariable)"
         case let .fileNotFound(path):
             return "NAS-Bench-201 table not found at \(path) (expected the nasbench201.csv file with 15,625 rows)"
         case let .unreadable(path, reason):

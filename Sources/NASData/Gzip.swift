@@ -10,6 +10,10 @@ public func readPossiblyGzipped(_ path: String) throws -> [UInt8] {
     return try gunzip(bytes, file: path)
 }
 
+/// The largest decompressed size accepted: a few corrupt or hostile bytes must not make the
+/// process allocate without bound.
+public let gunzipLimit = 2 << 30
+
 /// Decompresses a gzip stream with zlib.
 func gunzip(_ input: [UInt8], file: String) throws -> [UInt8] {
     var stream = z_stream()
@@ -35,6 +39,9 @@ func gunzip(_ input: [UInt8], file: String) throws -> [UInt8] {
                     throw DataError(file: file, "corrupt gzip data (zlib status \(status))")
                 }
                 output.append(contentsOf: out[0..<(chunk - Int(stream.avail_out))])
+                guard output.count <= gunzipLimit else {
+                    throw DataError(file: file, "decompresses to more than \(gunzipLimit >> 30) GiB")
+                }
             }
             if status == Z_OK && stream.avail_in == 0 && stream.avail_out != 0 {
                 throw DataError(file: file, "gzip data ends early (truncated file)")
@@ -42,4 +49,29 @@ func gunzip(_ input: [UInt8], file: String) throws -> [UInt8] {
         } while status != Z_STREAM_END
     }
     return output
+}
+
+/// Compresses bytes into a gzip stream (zlib level 6, no file name, zero timestamp).
+public func gzip(_ input: [UInt8]) throws -> [UInt8] {
+    var stream = z_stream()
+    guard deflateInit2_(&stream, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY,
+                        zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+        throw DataError(file: "<memory>", "zlib could not start compressing")
+    }
+    defer { deflateEnd(&stream) }
+    var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(input.count))) + 32)
+    var input = input
+    let written: Int = try input.withUnsafeMutableBufferPointer { inp in
+        try output.withUnsafeMutableBufferPointer { out in
+            stream.next_in = inp.baseAddress
+            stream.avail_in = uInt(inp.count)
+            stream.next_out = out.baseAddress
+            stream.avail_out = uInt(out.count)
+            guard deflate(&stream, Z_FINISH) == Z_STREAM_END else {
+                throw DataError(file: "<memory>", "zlib could not compress")
+            }
+            return out.count - Int(stream.avail_out)
+        }
+    }
+    return Array(output.prefix(written))
 }

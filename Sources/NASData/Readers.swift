@@ -15,8 +15,14 @@ public enum DatasetReader {
             throw DataError(file: labelPath, "not an IDX label file (expected magic number 2049\(lab.count >= 4 ? ", found \(be32(lab, 0))" : ""))")
         }
         let n = be32(img, 4), rows = be32(img, 8), cols = be32(img, 12)
-        guard img.count == 16 + n * rows * cols else {
-            throw DataError(file: imagePath, "header says \(n) images of \(rows)×\(cols) (\(16 + n * rows * cols) bytes) but the file has \(img.count) bytes")
+        guard rows >= 1, cols >= 1 else {
+            throw DataError(file: imagePath, "header says images of \(rows)×\(cols) pixels")
+        }
+        // The header's sizes are untrusted: multiply with overflow checks before comparing.
+        let (perImage, o1) = rows.multipliedReportingOverflow(by: cols)
+        let (total, o2) = n.multipliedReportingOverflow(by: perImage)
+        guard !o1, !o2, img.count - 16 == total else {
+            throw DataError(file: imagePath, "header says \(n) images of \(rows)×\(cols) but the file has \(img.count) bytes")
         }
         let nl = be32(lab, 4)
         guard nl == n, lab.count == 8 + n else {
@@ -75,8 +81,10 @@ public enum DatasetReader {
         guard let text = String(bytes: bytes, encoding: .utf8) else { throw DataError(file: path, "not UTF-8 text") }
         var lines = text.split(whereSeparator: \.isNewline)
         guard let first = lines.first else { throw DataError(file: path, "empty file") }
+        let hasHeader = Float(first.split(separator: ",").first.map(String.init) ?? "") == nil
+        guard lines.count > (hasHeader ? 1 : 0) else { throw DataError(file: path, "has a header but no rows") }
         var column = labelColumn
-        if Float(first.split(separator: ",").first.map(String.init) ?? "") == nil {
+        if hasHeader {
             // A header row: a column named "label" says where the label is.
             let names = first.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
             if column == nil { column = names.first == "label" ? .first : .last }
@@ -92,8 +100,8 @@ public enum DatasetReader {
                 throw DataError(file: path, "row \(i + 1) has \(fields.count) columns, expected \(width)")
             }
             let labelField = labelAt == .first ? fields.first! : fields.last!
-            guard let label = Int(labelField.trimmingCharacters(in: .whitespaces)), label >= 0 else {
-                throw DataError(file: path, "row \(i + 1): label '\(labelField)' is not a non-negative integer")
+            guard let label = Int(labelField.trimmingCharacters(in: .whitespaces)), label >= 0, label < maximumClassCount else {
+                throw DataError(file: path, "row \(i + 1): label '\(labelField.prefix(40))' is not a class index 0…\(maximumClassCount - 1)")
             }
             labels.append(label)
             for (j, f) in (labelAt == .first ? fields.dropFirst() : fields.dropLast()).enumerated() {

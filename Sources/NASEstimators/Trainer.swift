@@ -24,6 +24,23 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 
     public init() {}
 
+    /// Checks every setting's range; the message names the setting as `swiftnas train` spells it.
+    public func validate() throws {
+        func check(_ ok: Bool, _ what: String) throws { if !ok { throw TrainingError.badConfig(what) } }
+        try check(epochs >= 1, "--epochs must be at least 1 (got \(epochs))")
+        try check(batchSize >= 1, "--batch-size must be at least 1 (got \(batchSize))")
+        try check(learningRate.isFinite && learningRate > 0, "--lr must be a positive number (got \(learningRate))")
+        try check(momentum.isFinite && momentum >= 0 && momentum < 1, "--momentum must be in [0, 1) (got \(momentum))")
+        try check(weightDecay.isFinite && weightDecay >= 0, "--weight-decay must be ≥ 0 (got \(weightDecay))")
+        try check(warmupEpochs >= 0 && warmupEpochs < epochs, "--warmup-epochs must be in [0, epochs) (got \(warmupEpochs))")
+        try check(labelSmoothing.isFinite && labelSmoothing >= 0 && labelSmoothing < 1,
+                  "--label-smoothing must be in [0, 1) (got \(labelSmoothing))")
+        try check(gradientClip.isFinite && gradientClip >= 0, "--clip must be ≥ 0 (got \(gradientClip))")
+        try check(cropPadding >= 0 && cropPadding <= 64, "--crop-padding must be in [0, 64] (got \(cropPadding))")
+        try check(cutout >= 0 && cutout <= 1024, "--cutout must be in [0, 1024] (got \(cutout))")
+        try check(!nesterov || momentum > 0, "Nesterov momentum needs --momentum > 0")
+    }
+
     public func makeOptimizer(_ parameters: [Tensor]) throws -> any Optimizer {
         switch optimizer {
         case "sgd": return SGD(parameters, lr: learningRate, momentum: momentum, weightDecay: weightDecay, nesterov: nesterov)
@@ -97,8 +114,13 @@ public final class Trainer {
     public let test: Dataset
     public let optimizer: any Optimizer
     public private(set) var history: [EpochRecord] = []
+    /// Recorded in checkpoints so that resuming onto other data is refused.
+    private let dataFingerprint: String
 
     public init(model: any Layer, config: TrainingConfig, train: Dataset, test: Dataset) throws {
+        try config.validate()
+        try checkTrainable(train: train, test: test)
+        dataFingerprint = Self.fingerprint(train: train, test: test)
         self.model = model
         self.config = config
         self.train = train
@@ -122,12 +144,17 @@ public final class Trainer {
         if resume, let checkpoint, FileManager.default.fileExists(atPath: checkpoint.path) {
             startEpoch = try restore(from: checkpoint)
         }
+        // The log is rewritten from the checkpoint's history, so a run killed after a checkpoint
+        // but before its log line (or the reverse) leaves no missing or repeated line.
+        if let log { try rewriteLog(history, to: log) }
         let params = model.parameters()
         for epoch in startEpoch..<config.epochs {
             model.train()
             let start = Date()
             var lossSum = 0.0, correct = 0, seen = 0
             for (b, batch) in loader.epoch(epoch).enumerated() {
+                // Ctrl-C / SIGTERM: the last checkpoint is intact; a resumed run redoes this epoch.
+                try StopRequest.check()
                 let lr = schedule.learningRate(at: epoch * steps + b)
                 optimizer.learningRate = lr
                 let logits = model(batch.images)
@@ -154,8 +181,8 @@ public final class Trainer {
                                      learningRate: Double(schedule.learningRate(at: (epoch + 1) * steps - 1)),
                                      seconds: seconds, imagesPerSecond: Double(seen) / max(seconds, 1e-9))
             history.append(record)
-            if let log { try appendLog(record, to: log) }
             if let checkpoint { try save(to: checkpoint, epochsDone: epoch + 1) }
+            if let log { try appendLog(record, to: log) }
         }
         return history
     }
@@ -185,6 +212,7 @@ public final class Trainer {
             "config": String(decoding: try encoder.encode(config), as: UTF8.self),
             "history": String(decoding: try encoder.encode(history), as: UTF8.self),
             "generators": String(decoding: try encoder.encode(Dictionary(uniqueKeysWithValues: generators)), as: UTF8.self),
+            "data": dataFingerprint,
         ]
         try Checkpoint(model: model, optimizer: optimizer, metadata: metadata).write(to: url)
     }
@@ -195,6 +223,13 @@ public final class Trainer {
         guard let configText = c.metadata["config"], let done = c.metadata["epochs_done"].flatMap(Int.init),
               let saved = try? JSONDecoder().decode(TrainingConfig.self, from: Data(configText.utf8)) else {
             throw TrainingError.checkpointMismatch("\(url.path) is not a SwiftNAS training checkpoint (no config/epochs_done metadata)")
+        }
+        guard (0...config.epochs).contains(done) else {
+            throw TrainingError.checkpointMismatch("\(url.path): epochs_done is \(done), not in 0...\(config.epochs)")
+        }
+        // The data the checkpoint was trained on must be the data given now.
+        if let stored = c.metadata["data"], stored != dataFingerprint {
+            throw TrainingError.checkpointMismatch("\(url.path) was trained on other data (\(stored)); this run has \(dataFingerprint)")
         }
         var comparable = saved
         comparable.epochs = config.epochs   // training longer than first planned is allowed…
@@ -211,18 +246,43 @@ public final class Trainer {
         if let g = c.metadata["generators"], let states = try? JSONDecoder().decode([String: [UInt64]].self, from: Data(g.utf8)) {
             for (path, m) in model.namedModules() { if let d = m as? Dropout, let s = states[path] { d.generator = SeededGenerator(state: s) } }
         }
-        if let h = c.metadata["history"], let records = try? JSONDecoder().decode([EpochRecord].self, from: Data(h.utf8)) {
-            history = records
+        guard let h = c.metadata["history"], let records = try? JSONDecoder().decode([EpochRecord].self, from: Data(h.utf8)),
+              records.count == done else {
+            throw TrainingError.checkpointMismatch("\(url.path): its history does not list the \(done) epochs it claims")
         }
+        history = records
         return done
     }
 
-    private func appendLog(_ record: EpochRecord, to url: URL) throws {
+    /// Sizes, shapes and a checksum of the training and test sets.
+    private static func fingerprint(train: Dataset, test: Dataset) -> String {
+        func sum(_ d: Dataset) -> UInt64 {
+            var h: UInt64 = 1469598103934665603
+            for v in d.images { h = (h ^ UInt64(v.bitPattern)) &* 1099511628211 }
+            for l in d.labels { h = (h ^ UInt64(truncatingIfNeeded: l)) &* 1099511628211 }
+            return h
+        }
+        return "train \(train.count)×\(train.imageShape) #\(String(sum(train), radix: 16)), "
+            + "test \(test.count)×\(test.imageShape) #\(String(sum(test), radix: 16))"
+    }
+
+    private static func logLine(_ record: EpochRecord) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         encoder.keyEncodingStrategy = .convertToSnakeCase
         var line = try encoder.encode(record)
         line.append(0x0A)
+        return line
+    }
+
+    private func rewriteLog(_ records: [EpochRecord], to url: URL) throws {
+        var all = Data()
+        for r in records { all.append(try Self.logLine(r)) }
+        try AtomicFile.write(all, to: url)
+    }
+
+    private func appendLog(_ record: EpochRecord, to url: URL) throws {
+        let line = try Self.logLine(record)
         if let h = FileHandle(forWritingAtPath: url.path) {
             defer { try? h.close() }
             try h.seekToEnd()

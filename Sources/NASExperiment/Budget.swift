@@ -17,6 +17,14 @@ public struct Budget: Codable, Equatable, Sendable, CustomStringConvertible {
 
     public var isUnlimited: Bool { queries == nil && seconds == nil && cost == nil }
 
+    /// What is wrong with the limits, or nil: a search must be able to stop, and start.
+    public var problem: String? {
+        if let q = queries, q < 1 { return "budget queries must be at least 1 (got \(q))" }
+        if let s = seconds, !(s.isFinite && s > 0) { return "budget seconds must be a positive number (got \(s))" }
+        if let c = cost, !(c.isFinite && c > 0) { return "budget cost must be a positive number (got \(c))" }
+        return nil
+    }
+
     /// Whether a search that has used this much may not start another trial.
     public func isExhausted(queries q: Int, seconds s: Double, cost c: Double) -> Bool {
         if let limit = queries, q >= limit { return true }

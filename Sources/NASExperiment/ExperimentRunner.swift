@@ -1,6 +1,7 @@
 import Foundation
 import NASSpaces
 import NASStrategies
+import NASTensor
 
 /// Where a running search stands, handed to a progress callback after every trial.
 public struct SearchProgress: Sendable {
@@ -75,6 +76,8 @@ public final class ExperimentRunner<Space: SearchSpace> {
     private static func seconds(since t: UInt64) -> Double { Double(now() - t) / 1e9 }
 
     public func run(progress: ((SearchProgress) -> Void)? = nil) throws -> ExperimentSummary {
+        // A NaN or non-positive limit would never (or always) stop the loop.
+        if let problem = configuration.budget.problem { throw SearchRequestError.badBudget(problem) }
         let stored = try store.open(configuration)
         var trials = stored.trials
         let resumed = trials.filter { $0.status == .complete }.count
@@ -132,6 +135,8 @@ public final class ExperimentRunner<Space: SearchSpace> {
 
         while !configuration.budget.isExhausted(queries: queries, seconds: seconds, cost: cost) {
             if let stop = stopAfterTrials, newTrials >= stop { break }
+            // Ctrl-C / SIGTERM: every finished trial is committed, so stopping here loses nothing.
+            try StopRequest.check()
             let start = Self.now()
             let proposal = try strategy.ask()
             let askSeconds = Self.seconds(since: start)

@@ -22,11 +22,13 @@ public struct SearchRequest: Equatable, Sendable {
 public enum SearchRequestError: Error, CustomStringConvertible, Equatable {
     case unknownSpace(String)
     case unknownMetric(String, known: [String])
+    case badBudget(String)
 
     public var description: String {
         switch self {
         case let .unknownSpace(s): return "unknown search space '\(s)'; available: nb201"
         case let .unknownMetric(m, known): return "unknown metric '\(m)'; the NAS-Bench-201 table has " + known.joined(separator: ", ")
+        case let .badBudget(problem): return problem
         }
     }
 }

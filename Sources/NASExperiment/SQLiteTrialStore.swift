@@ -16,15 +16,37 @@ public final class SQLiteTrialStore: TrialStore {
     public var location: String { path }
     public var keepsStrategyState: Bool { true }
 
-    public init(path: String) throws {
+    /// The lock that makes this process the store's only writer (nil when read-only).
+    private let writerLock: StoreLock?
+
+    /// Opens (or creates) a store. A writer takes an exclusive lock first, so a second search
+    /// on the same store is refused at once instead of interleaving with the first; `readOnly`
+    /// (for exporting while a search runs) takes no lock and never writes. An existing file that
+    /// is not a SwiftNAS store is refused without being changed.
+    public init(path: String, readOnly: Bool = false) throws {
         self.path = path
-        // A store in a folder that does not exist yet (e.g. `runs/search.sqlite`) creates the folder.
-        let folder = (path as NSString).deletingLastPathComponent
-        if !folder.isEmpty { try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        let exists = FileManager.default.fileExists(atPath: path)
+        if readOnly {
+            guard exists else { throw TrialStoreError.corrupt(store: path, reason: "no such file") }
+            writerLock = nil
+        } else {
+            // A store in a folder that does not exist yet (e.g. `runs/search.sqlite`) creates the folder.
+            let folder = (path as NSString).deletingLastPathComponent
+            if !folder.isEmpty { try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+            writerLock = try StoreLock(store: path)
+        }
+        if exists { try Self.checkIsStore(path) }
         var config = Configuration()
-        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        config.readonly = readOnly
+        if !readOnly { config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") } }
         do { pool = try DatabasePool(path: path, configuration: config) } catch {
             throw TrialStoreError.corrupt(store: path, reason: "\(error)")
+        }
+        if readOnly {
+            // Reading needs the schema: check it without migrating.
+            let ok = (try? pool.read { db in try db.tableExists("experiment") && db.tableExists("trials") }) ?? false
+            guard ok else { throw TrialStoreError.notAStore(store: path, reason: "no experiment or trials table") }
+            return
         }
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
@@ -59,6 +81,29 @@ public final class SQLiteTrialStore: TrialStore {
         }
         do { try migrator.migrate(pool) } catch {
             throw TrialStoreError.corrupt(store: path, reason: "not a SwiftNAS trial store (\(error))")
+        }
+    }
+
+    /// Refuses, before anything writes to it, a file that is not SQLite or whose tables are not
+    /// this store's (an empty database is fine: it becomes a store).
+    private static func checkIsStore(_ path: String) throws {
+        var config = Configuration()
+        config.readonly = true
+        let names: [String]
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            names = try queue.read { db in
+                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            }
+        } catch {
+            throw TrialStoreError.notAStore(store: path, reason: "not an SQLite database")
+        }
+        let ours: Set<String> = ["experiment", "trials", "strategy_state", "grdb_migrations"]
+        if let foreign = names.sorted().first(where: { !ours.contains($0) }) {
+            throw TrialStoreError.notAStore(store: path, reason: "it has a table '\(foreign)'")
+        }
+        if !names.isEmpty, !names.contains("grdb_migrations") {
+            throw TrialStoreError.notAStore(store: path, reason: "it has no SwiftNAS schema version")
         }
     }
 

@@ -67,6 +67,13 @@ public enum StrategyCatalog {
         }
     }
 
+    /// A strategy of kind `name` restored from its saved state (as a resumed search does).
+    public static func restore<Space: CategoricalSearchSpace & Codable>(_ name: String, space: Space, state: Data) throws
+        -> any Strategy<Space> {
+        let (fresh, _) = try make(name, space: space, seed: 0)
+        return try type(of: fresh).init(space: space, state: state)
+    }
+
     /// Default hyper-parameters of a strategy, as `key: value` strings.
     public static func defaults(_ name: String) throws -> [String: String] {
         try make(name, space: NB201SearchSpace(), seed: 0, fidelities: []).hyperparameters

@@ -12,6 +12,8 @@ public struct StoredExperiment: Sendable {
 public enum TrialStoreError: Error, CustomStringConvertible, Equatable {
     case configurationMismatch(store: String, differences: [String])
     case corrupt(store: String, reason: String)
+    case inUse(store: String, holder: String)
+    case notAStore(store: String, reason: String)
 
     public var description: String {
         switch self {
@@ -21,6 +23,10 @@ public enum TrialStoreError: Error, CustomStringConvertible, Equatable {
                 + "\nResume with the stored settings, or use a new store."
         case let .corrupt(store, reason):
             return "the store \(store) cannot be used: \(reason)"
+        case let .inUse(store, holder):
+            return "the store \(store) is in use by another search (\(holder)); wait for it to finish or stop it first"
+        case let .notAStore(store, reason):
+            return "\(store) is not a SwiftNAS trial store (\(reason)); it was left untouched: choose another --store path"
         }
     }
 }

@@ -14,21 +14,30 @@ public struct Checkpoint {
         self.metadata = metadata
     }
 
-    public func write(to url: URL) throws {
+    /// Every tensor under its file name (`model.…`, `optimizer.…`).
+    public var allTensors: [String: Tensor] {
         var all: [String: Tensor] = [:]
         for (k, v) in model { all["model.\(k)"] = v }
         for (k, v) in optimizer { all["optimizer.\(k)"] = v }
-        try Safetensors.write(all, metadata: metadata, to: url)
+        return all
+    }
+
+    /// A checkpoint from the tensors and metadata of a file, split by name prefix.
+    public init(tensors: [String: Tensor], metadata: [String: String]) {
+        self.init(model: [:], optimizer: [:], metadata: metadata)
+        for (k, v) in tensors {
+            if k.hasPrefix("model.") { model[String(k.dropFirst(6))] = v }
+            else if k.hasPrefix("optimizer.") { optimizer[String(k.dropFirst(10))] = v }
+        }
+    }
+
+    public func write(to url: URL) throws {
+        try Safetensors.write(allTensors, metadata: metadata, to: url)
     }
 
     public static func read(_ url: URL) throws -> Checkpoint {
         let (tensors, metadata) = try Safetensors.read(url)
-        var c = Checkpoint(model: [:], optimizer: [:], metadata: metadata)
-        for (k, v) in tensors {
-            if k.hasPrefix("model.") { c.model[String(k.dropFirst(6))] = v }
-            else if k.hasPrefix("optimizer.") { c.optimizer[String(k.dropFirst(10))] = v }
-        }
-        return c
+        return Checkpoint(tensors: tensors, metadata: metadata)
     }
 
     private init(model: [String: Tensor], optimizer: [String: Tensor], metadata: [String: String]) {

@@ -8,6 +8,13 @@ public enum ModelZoo {
     public static func make(_ name: String, height: Int, width: Int, channels: Int, classes: Int,
                             seed: UInt64) throws -> any Layer {
         var rng = SeededGenerator(seed: seed)
+        guard height >= 1, width >= 1, channels >= 1, classes >= 2 else {
+            throw ModelError(description: "model '\(name)' needs images of at least 1×1×1 and 2 classes (got \(height)×\(width)×\(channels), \(classes) classes)")
+        }
+        // The CNNs pool twice by 2 (cnn) or need a 3×3 neighbourhood (refcnn): smaller inputs cannot pass.
+        if name == "cnn" || name == "refcnn", height < 4 || width < 4 {
+            throw ModelError(description: "model '\(name)' needs images of at least 4×4 pixels; these are \(height)×\(width) (use --model mlp)")
+        }
         switch name {
         case "cnn": return smallCNN(height: height, width: width, channels: channels, classes: classes, using: &rng)
         case "mlp": return mlp(inputs: height * width * channels, classes: classes, using: &rng)

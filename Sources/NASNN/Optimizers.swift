@@ -122,6 +122,10 @@ public final class Adam: Optimizer {
 
     public func loadState(_ state: [String: Tensor]) throws {
         guard let st = state["step"] else { throw OptimizerStateError(description: "Adam state has no 'step'") }
+        // Int(_:) of a non-finite or huge float would stop the process: check the stored value first.
+        guard st.count == 1, st.item.isFinite, st.item >= 0, st.item < 1e12 else {
+            throw OptimizerStateError(description: "Adam's 'step' is \(st.count == 1 ? "\(st.item)" : "not one number"), not a step count")
+        }
         stepCount = Int(st.item)
         for i in parameters.indices {
             guard let a = state["\(i).exp_avg"], let b = state["\(i).exp_avg_sq"],

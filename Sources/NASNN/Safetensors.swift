@@ -44,12 +44,8 @@ public enum Safetensors {
     }
 
     public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to url: URL) throws {
-        let data = try encode(tensors, metadata: metadata)
-        // Write to a temporary file and rename, so a crash never leaves a half-written checkpoint.
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
-        try data.write(to: tmp)
-        _ = try? FileManager.default.removeItem(at: url)
-        try FileManager.default.moveItem(at: tmp, to: url)
+        // A crash at any moment leaves the old checkpoint or the new one, never none.
+        try AtomicFile.write(try encode(tensors, metadata: metadata), to: url)
     }
 
     /// Tensors and metadata of a safetensors file.
@@ -64,9 +60,13 @@ public enum Safetensors {
     public static func decode(_ data: Data, file: String = "<memory>") throws -> (tensors: [String: Tensor], metadata: [String: String]) {
         let bytes = [UInt8](data)
         guard bytes.count >= 8 else { throw FormatError(file: file, reason: "shorter than the 8-byte header length") }
-        var headerLength = 0
-        for i in 0..<8 { headerLength |= Int(bytes[i]) << (8 * i) }
-        guard headerLength > 0, 8 + headerLength <= bytes.count else {
+        var rawLength: UInt64 = 0
+        for i in 0..<8 { rawLength |= UInt64(bytes[i]) << (8 * UInt64(i)) }
+        guard rawLength > 0, rawLength <= UInt64(bytes.count - 8) else {
+            throw FormatError(file: file, reason: "header length \(rawLength) exceeds the file size \(bytes.count)")
+        }
+        let headerLength = Int(rawLength)
+        guard headerLength > 0 else {
             throw FormatError(file: file, reason: "header length \(headerLength) exceeds the file size \(bytes.count)")
         }
         let headerData = Data(bytes[8..<(8 + headerLength)])
@@ -93,8 +93,17 @@ public enum Safetensors {
             case "F16": width = 2
             default: throw FormatError(file: file, reason: "tensor '\(name)' has dtype \(dtype); SwiftNAS reads F32, F64 and F16")
             }
-            let n = shape.reduce(1, *)
-            guard offsets[1] - offsets[0] == n * width, base + offsets[1] <= bytes.count, offsets[0] >= 0 else {
+            // Sizes come from the file: check them without trusting any product not to overflow.
+            var n = 1
+            for d in shape {
+                let (p, overflow) = n.multipliedReportingOverflow(by: d)
+                guard d >= 0, !overflow, p <= bytes.count else {
+                    throw FormatError(file: file, reason: "tensor '\(name)' has shape \(shape), larger than the file")
+                }
+                n = p
+            }
+            guard offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= bytes.count - base,
+                  offsets[1] - offsets[0] == n * width else {
                 throw FormatError(file: file, reason: "tensor '\(name)' data offsets \(offsets) do not match shape \(shape) × \(width) bytes")
             }
             let t = Tensor(uninitializedShape: shape)

@@ -40,6 +40,13 @@ public struct NB201Cell: Hashable, Sendable, Comparable, CustomStringConvertible
         return NB201Cell(ops: o)
     }
 
+    /// The cell whose `op_codes` digits are `digits` (six digits 0–4), or nil.
+    public init?(opCodes digits: String) {
+        let values = digits.utf8.map { Int($0) - Int(UInt8(ascii: "0")) }
+        guard values.count == Self.edgeCount, values.allSatisfy({ (0..<5).contains($0) }) else { return nil }
+        self.code = values.reduce(0) { $0 * 5 + $1 }
+    }
+
     /// The six op digits as the table's `op_codes` column writes them (e.g. `333132`).
     public var opCodes: String { ops.map { String($0.rawValue) }.joined() }
 

@@ -87,8 +87,8 @@ extension NB201Cell {
                     throw fail(.unknownOperation, from: start, to: tilde)
                 }
                 let indexText = String(chars[(tilde + 1)..<end])
-                guard let index = Int(indexText), index == expectedInput,
-                      indexText.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                // Exactly the digit NAS-Bench-201 writes: `~00` or `~+0` are not the same string.
+                guard indexText == String(expectedInput) else {
                     throw fail(.wrongInputIndex(expected: expectedInput), from: tilde, to: end)
                 }
                 ops.append(op)

@@ -106,6 +106,8 @@ public final class WeightSharingSearch {
         var e = epochsDone(stage)
         while e < epochs {
             if let stop = stopAfterEpochs, epochsRun >= stop { throw SearchInterrupted() }
+            // Ctrl-C / SIGTERM stop at an epoch boundary, where the checkpoint is complete.
+            try StopRequest.check()
             let t = Date()
             let message = try body(e)
             e += 1

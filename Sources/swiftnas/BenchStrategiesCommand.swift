@@ -59,7 +59,7 @@ struct BenchStrategiesCommand: ParsableCommand {
             throw ValidationError("--budgets needs positive integers")
         }
         let names = strategies.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
-        let table = try NB201Table(contentsOf: try NB201Table.resolvePath(explicit: benchmark))
+        let table = try NB201Table.load(explicit: benchmark)
         let estimator = NB201TabularEstimator(table: table)
         guard let reportColumn = NB201Column(rawValue: report) else { throw ValidationError("unknown report metric \(report)") }
         let optimum = table.best(by: reportColumn).value

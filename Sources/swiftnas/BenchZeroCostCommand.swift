@@ -27,7 +27,7 @@ struct BenchZeroCostCommand: ParsableCommand {
     @Option(help: "Seed.") var seed: UInt64 = 0
 
     func run() throws {
-        let table = try NB201Table(contentsOf: try NB201Table.resolvePath(explicit: benchmark))
+        let table = try NB201Table.load(explicit: benchmark)
         let (train, _) = try DatasetReader.idxDirectory(data)
         let (batch, labels) = proxyBatch(train, size: batchSize, seed: seed)
         let scorer = ZeroCostScorer(config: NB201NetworkConfig(inputChannels: 1), batch: batch, labels: labels)

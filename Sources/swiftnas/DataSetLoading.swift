@@ -1,11 +1,19 @@
+import ArgumentParser
 import Foundation
 import NASData
 import NASTensor
 
 // Data loading shared by the commands that take `--data`.
 
-/// Loads (train, test) from an IDX folder, a CIFAR-10 folder or a CSV file.
+/// Loads (train, test) from an IDX folder, a CIFAR-10 folder or a CSV file, and checks that the
+/// two can train and test one classifier (images, labels, shapes, finite pixels).
 func loadDataSet(_ path: String, testFraction: Double, seed: UInt64) throws -> (Dataset, Dataset) {
+    let (train, test) = try readDataSet(path, testFraction: testFraction, seed: seed)
+    try checkTrainable(train: train, test: test, trainName: "\(path) (training images)", testName: "\(path) (test images)")
+    return (train, test)
+}
+
+private func readDataSet(_ path: String, testFraction: Double, seed: UInt64) throws -> (Dataset, Dataset) {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
         throw DataError(file: path, "no such file or folder")
@@ -21,9 +29,30 @@ func loadDataSet(_ path: String, testFraction: Double, seed: UInt64) throws -> (
         }
         return try DatasetReader.idxDirectory(path)
     }
+    guard testFraction.isFinite, testFraction > 0, testFraction < 1 else {
+        throw ValidationError("--test-fraction must be in (0, 1) (got \(testFraction))")
+    }
     let all = try DatasetReader.csv(path)
     let (train, test) = all.split(validationFraction: testFraction, seed: seed)
     return (train, test)
+}
+
+/// NB201 networks run on 32×32 images; smaller ones are zero-padded, larger ones cannot be used.
+func checkNB201Input(_ d: Dataset, _ path: String) throws {
+    guard d.height <= 32, d.width <= 32, d.height >= 1, d.width >= 1 else {
+        throw DataError(file: path, "images are \(d.height)×\(d.width); NAS-Bench-201 networks take images of at most 32×32")
+    }
+}
+
+/// Flag checks shared by the commands: each (flag, value, minimum).
+func validateCounts(_ checks: [(String, Int, Int)]) throws {
+    for (flag, value, minimum) in checks where value < minimum {
+        throw ValidationError("\(flag) must be at least \(minimum) (got \(value))")
+    }
+}
+
+func validateThreads(_ threads: Int) throws {
+    guard (1...1024).contains(threads) else { throw ValidationError("--threads must be from 1 to 1024 (got \(threads))") }
 }
 
 /// A seeded batch of `size` training images, zero-padded to 32×32 (NB201's input size).
@@ -34,5 +63,5 @@ func proxyBatch(_ data: Dataset, size: Int, seed: UInt64) -> (Tensor, [Int]) {
     let picked = data.subset(Array(idx.prefix(size)))
     let stats = data.channelStatistics()
     let padded = picked.normalized(mean: stats.mean, std: stats.std).padded(to: 32)
-    return (Tensor(shape: [size, 32, 32, padded.channels], data: padded.images), padded.labels)
+    return (Tensor(shape: [picked.count, 32, 32, padded.channels], data: padded.images), padded.labels)
 }

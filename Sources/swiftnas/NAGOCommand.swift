@@ -60,14 +60,15 @@ struct NAGOCommand: ParsableCommand {
              + "\(epochs) epochs, batch \(batchSize), Adam lr \(learningRate); budget \(minutes) min or \(trials) trials")
         let start = Date()
         while optimiser.trials.count < trials, Date().timeIntervalSince(start) < minutes * 60 {
+            try StopRequest.check()
             let (parameters, networkSeed) = optimiser.ask()
             let description = optimiser.network(parameters, seed: networkSeed)
             let t0 = Date()
             let accuracy = Self.trainAndTest(description, train: trainSet, test: testSet, epochs: epochs, batchSize: batchSize,
                                              learningRate: learningRate, seed: networkSeed)
             try optimiser.tell(accuracy: accuracy)
-            try optimiser.state().write(to: URL(fileURLWithPath: statePath))
-            let t = optimiser.trials.last!
+            try AtomicFile.write(try optimiser.state(), to: URL(fileURLWithPath: statePath))
+            guard let t = optimiser.trials.last else { break }
             emit(String(format: "trial %3d  acc %.2f%%  params %7d  stages %d  cells %d  nodes %d  %.1f s",
                         optimiser.trials.count, 100 * accuracy, t.parameterCount, description.top.nodeCount,
                         description.mid.reduce(0) { $0 + $1.nodeCount },
@@ -80,7 +81,7 @@ struct NAGOCommand: ParsableCommand {
             csv += "\(i + 1),\(t.accuracy),\(t.parameterCount),\(front.contains(i) ? 1 : 0),"
                 + t.parameters.values.map { String(format: "%.4f", $0) }.joined(separator: ",") + "\n"
         }
-        try csv.write(toFile: out + "/trials.csv", atomically: true, encoding: .utf8)
+        try AtomicFile.write(csv, to: URL(fileURLWithPath: out + "/trials.csv"))
         var paretoCSV = "trial,accuracy,parameters\n"
         emit("")
         emit("Pareto front (accuracy vs parameters), \(front.count) of \(all.count) trials:")
@@ -90,10 +91,10 @@ struct NAGOCommand: ParsableCommand {
             paretoCSV += "\(i + 1),\(all[i].accuracy),\(all[i].parameterCount)\n"
             emit(String(format: "| %d | %.2f%% | %d |", i + 1, 100 * all[i].accuracy, all[i].parameterCount))
         }
-        try paretoCSV.write(toFile: out + "/pareto.csv", atomically: true, encoding: .utf8)
-        try ParetoPlot.svg(points: all.map { ($0.parameterCount, $0.accuracy) }, front: front,
-                           title: "NAGO on Fashion-MNIST: accuracy vs parameters")
-            .write(toFile: out + "/pareto.svg", atomically: true, encoding: .utf8)
+        try AtomicFile.write(paretoCSV, to: URL(fileURLWithPath: out + "/pareto.csv"))
+        try AtomicFile.write(ParetoPlot.svg(points: all.map { ($0.parameterCount, $0.accuracy) }, front: front,
+                                            title: "NAGO on Fashion-MNIST: accuracy vs parameters"),
+                             to: URL(fileURLWithPath: out + "/pareto.svg"))
         emit("wrote \(out)/pareto.svg, pareto.csv, trials.csv")
         emit("nago_pareto_points=\(front.count)")
     }

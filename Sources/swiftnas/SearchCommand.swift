@@ -19,7 +19,7 @@ struct SearchCommand: ParsableCommand {
         12-epoch CIFAR-10 validation accuracy); the summary reports --report (default nats_c10_test_200) \
         of the best architecture. Hyperband/BOHB evaluate at 12 and 200 epochs; give them a cost budget \
         (--budget-cost, in epochs).
-        The table path comes from --benchmark, the config's `benchmark:`, or $\(NB201Table.environmentVariable).
+        The table is --benchmark, the config's `benchmark:`, $\(NB201Table.environmentVariable), or else the compact copy that ships with SwiftNAS.
         With --store, every proposal and result is written to that SQLite file as it happens; running the \
         same command again continues the search and ends with the same result as an uninterrupted run. \
         A store is refused if any setting differs from the one it was created with.
@@ -88,6 +88,15 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "naswot: cells per stage N of the trained network.")
     var cells = 5
 
+    func validate() throws {
+        try validateCounts([("--samples", samples, 1), ("--train-epochs", trainEpochs, 0), ("--train-limit", trainLimit, 0),
+                            ("--channels", channels, 1), ("--cells", cells, 1)])
+        if let budget, budget < 1 { throw ValidationError("--budget must be at least 1 query (got \(budget))") }
+        for (flag, value) in [("--budget-seconds", budgetSeconds), ("--budget-cost", budgetCost)] {
+            if let v = value, !(v.isFinite && v > 0) { throw ValidationError("\(flag) must be a positive number (got \(v))") }
+        }
+    }
+
     /// The request after merging the config file and the flags.
     func request() throws -> (SearchRequest, benchmark: String?, store: String?) {
         let file = try config.map(SearchConfigFile.load)
@@ -111,6 +120,7 @@ struct SearchCommand: ParsableCommand {
             r.budget = Budget(queries: b.queries, seconds: b.seconds, cost: b.cost)
         }
         if r.budget.isUnlimited { throw ValidationError("the budget is unlimited: give queries, seconds or cost") }
+        if let problem = r.budget.problem { throw ValidationError("\(config.map { "config file \($0): " } ?? "")\(problem)") }
         return (r, benchmark ?? file?.benchmark, store ?? file?.store)
     }
 
@@ -125,7 +135,7 @@ struct SearchCommand: ParsableCommand {
             return try WeightSharingSearchCLI.run(request, method: method, benchmark: benchmarkPath, store: storePath,
                                                   data: data, checkpoint: checkpoint, quiet: quiet)
         }
-        let table = try NB201Table(contentsOf: try NB201Table.resolvePath(explicit: benchmarkPath))
+        let table = try NB201Table.load(explicit: benchmarkPath)
         let estimator = NB201TabularEstimator(table: table)
         let trialStore: any TrialStore = try storePath.map { try SQLiteTrialStore(path: $0) } ?? InMemoryTrialStore()
         let runner = try NB201Search.runner(request, estimator: estimator, store: trialStore)

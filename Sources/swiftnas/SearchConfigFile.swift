@@ -8,7 +8,7 @@ import Yams
 /// ```yaml
 /// space: nb201
 /// strategy: bananas
-/// benchmark: ../shared/data/nasbench201/nasbench201.csv
+/// benchmark: nasbench201.csv   # optional: the table that ships with SwiftNAS otherwise
 /// seed: 0
 /// budget: {queries: 100}      # or just `budget: 100`; also seconds:, cost:
 /// objective: nb201_c10valid_valid_12
@@ -64,10 +64,22 @@ struct SearchConfigFile: Decodable, Equatable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ValidationError("cannot read config file \(path)")
         }
-        do {
-            return try YAMLDecoder().decode(SearchConfigFile.self, from: String(decoding: data, as: UTF8.self))
-        } catch {
-            throw ValidationError("config file \(path): \(error)")
+        let text = String(decoding: data, as: UTF8.self)
+        let parsed: SearchConfigFile
+        do { parsed = try YAMLDecoder().decode(SearchConfigFile.self, from: text) } catch {
+            throw ValidationError("config file \(path): \(String("\(error)".prefix(300)))")
         }
+        // A misspelt key would otherwise be ignored and its default used without a word.
+        let keys = ((try? Yams.load(yaml: text)) as? [String: Any])?.keys.sorted() ?? []
+        if let unknown = keys.first(where: { !knownKeys.contains($0) }) {
+            throw ValidationError("config file \(path): unknown key '\(unknown.prefix(40))'; known keys: \(knownKeys.joined(separator: ", "))")
+        }
+        if let budget = (try? Yams.load(yaml: text) as? [String: Any])?["budget"] as? [String: Any],
+           let unknown = budget.keys.sorted().first(where: { !["queries", "seconds", "cost"].contains($0) }) {
+            throw ValidationError("config file \(path): unknown budget key '\(unknown.prefix(40))'; known: queries, seconds, cost")
+        }
+        return parsed
     }
+
+    static let knownKeys = ["space", "strategy", "benchmark", "seed", "budget", "objective", "report", "store", "hyperparameters"]
 }

@@ -60,21 +60,34 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Flag(help: "Continue from <out>/checkpoint.safetensors if it exists.") var resume = false
 
-    func run() throws {
-        if let threads { Parallel.threadCount = threads }
-        var (train, test) = try loadDataSet(data, testFraction: testFraction, seed: seed)
-        if trainLimit > 0 { train = train.prefix(trainLimit) }
-        // Normalise with the training set's statistics.
-        let stats = train.channelStatistics()
-        train = train.normalized(mean: stats.mean, std: stats.std)
-        test = test.normalized(mean: stats.mean, std: stats.std)
+    func validate() throws {
+        try validateCounts([("--channels", channels, 1), ("--cells", cells, 1), ("--train-limit", trainLimit, 0)])
+        if let threads { try validateThreads(threads) }
+        guard testFraction.isFinite, testFraction > 0, testFraction < 1 else {
+            throw ValidationError("--test-fraction must be in (0, 1) (got \(testFraction))")
+        }
+        try trainingConfig().validate()
+    }
 
+    func trainingConfig() -> TrainingConfig {
         var config = TrainingConfig()
         config.epochs = epochs; config.batchSize = batchSize; config.optimizer = optimizer
         config.learningRate = learningRate; config.momentum = momentum; config.weightDecay = weightDecay
         config.schedule = schedule; config.warmupEpochs = warmupEpochs; config.labelSmoothing = labelSmoothing
         config.gradientClip = gradientClip; config.seed = seed; config.cropPadding = cropPadding
         config.horizontalFlip = horizontalFlip; config.cutout = cutout
+        return config
+    }
+
+    func run() throws {
+        if let threads { Parallel.threadCount = threads }
+        let config = trainingConfig()
+        var (train, test) = try loadDataSet(data, testFraction: testFraction, seed: seed)
+        if trainLimit > 0 { train = train.prefix(trainLimit) }
+        // Normalise with the training set's statistics.
+        let stats = train.channelStatistics()
+        train = train.normalized(mean: stats.mean, std: stats.std)
+        test = test.normalized(mean: stats.mean, std: stats.std)
 
         let classes = max(train.classCount, test.classCount)
         let net: any Layer
@@ -88,6 +101,7 @@ struct TrainCommand: ParsableCommand {
             guard let arch else { throw ValidationError("--space nb201 needs --arch '<cell string>'") }
             let cell = try NB201Cell(parsing: arch)
             // NB201 networks expect 32×32 inputs (three stages, two halvings); smaller images are zero-padded.
+            try checkNB201Input(train, data)
             if train.height < 32 || train.width < 32 { train = train.padded(to: 32); test = test.padded(to: 32) }
             net = NB201Network(cell: cell, config: NB201NetworkConfig(channels: channels, cellsPerStage: cells,
                                                                       inputChannels: train.channels, classes: classes), seed: seed)

@@ -26,7 +26,7 @@ struct TrialsCommand: ParsableCommand {
     }
 
     func run() throws {
-        let s = try SQLiteTrialStore(path: store)
+        let s = try SQLiteTrialStore(path: store, readOnly: true)
         let trials = try s.trials()
         print(format == "csv" ? TrialExport.csv(trials) : TrialExport.jsonLines(trials), terminator: "")
     }

@@ -19,9 +19,22 @@ enum WeightSharingSearchCLI {
         }
         let config = try WeightSharingConfig.defaults(for: method).overridden(request.hyperparameters)
         // Load the table first so a wrong path fails before the supernet trains.
-        let table = try NB201Table(contentsOf: try NB201Table.resolvePath(explicit: benchmark))
+        let table = try NB201Table.load(explicit: benchmark)
         let estimator = NB201TabularEstimator(table: table)
-        let (train, _) = try DatasetReader.idxDirectory(data)
+        // Everything the user can get wrong is checked before the supernet trains: the metrics,
+        // and a store that is busy, foreign, or holds another experiment.
+        let known = NB201Column.allCases.map(\.rawValue)
+        for metric in [request.objective, request.report] where !known.contains(metric) {
+            throw SearchRequestError.unknownMetric(metric, known: known)
+        }
+        let configuration = ExperimentConfiguration(
+            space: request.space, strategy: method.rawValue, hyperparameters: try config.strings(), seed: request.seed,
+            objective: request.objective, report: request.report, estimator: estimator.name, budget: Budget(queries: 1))
+        let trialStore: any TrialStore = try store.map { try SQLiteTrialStore(path: $0) } ?? InMemoryTrialStore()
+        if let stored = try trialStore.configuration(), stored != configuration {
+            throw TrialStoreError.configurationMismatch(store: trialStore.location, differences: stored.differences(from: configuration))
+        }
+        let (train, _) = try loadDataSet(data, testFraction: 0.2, seed: request.seed)
         let supernetData = try SupernetData(train: train, config: config, seed: request.seed)
         let checkpointURL = (checkpoint ?? store.map { $0 + ".supernet.safetensors" }).map { URL(fileURLWithPath: $0) }
 
@@ -35,10 +48,6 @@ enum WeightSharingSearchCLI {
         }
         let result = try search.run()
 
-        let configuration = ExperimentConfiguration(
-            space: request.space, strategy: method.rawValue, hyperparameters: try config.strings(), seed: request.seed,
-            objective: request.objective, report: request.report, estimator: estimator.name, budget: Budget(queries: 1))
-        let trialStore: any TrialStore = try store.map { try SQLiteTrialStore(path: $0) } ?? InMemoryTrialStore()
         let runner = ExperimentRunner(space: NB201SearchSpace(), estimator: estimator,
                                       strategy: DerivedArchitectureStrategy(space: NB201SearchSpace(), cell: result.cell),
                                       configuration: configuration, store: trialStore)

@@ -188,8 +188,8 @@ final class CTNASTests: XCTestCase {
         resumedRun += try drive(&restored, steps: 17)
         XCTAssertEqual(resumedRun, full)
         // The baseline is the best labelled architecture.
-        let best = full.max { syntheticObjective($0) < syntheticObjective($1) }!
-        XCTAssertEqual(syntheticObjective(restored.baseline!), syntheticObjective(best))
+        let best = try XCTUnwrap(full.max { syntheticObjective($0) < syntheticObjective($1) })
+        XCTAssertEqual(restored.baseline.map(syntheticObjective), syntheticObjective(best))
     }
 
     /// REINFORCE on the LSTM controller with a reward counting the decisions equal to a target

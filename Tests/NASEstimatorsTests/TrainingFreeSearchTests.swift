@@ -10,11 +10,11 @@ import XCTest
 
 final class TrainingFreeSearchTests: XCTestCase {
     func estimator() throws -> TrainingFreeEstimator {
-        let (train, _) = try DatasetReader.idxDirectory("\(sharedData)/fashion-mnist")
+        let (train, _) = try DatasetReader.idxDirectory(fashionMNIST)
         let d = train.prefix(16).padded(to: 32)
         let scorer = ZeroCostScorer(config: NB201NetworkConfig(channels: 8, cellsPerStage: 1, inputChannels: 1),
                                     batch: Tensor(shape: [16, 32, 32, 1], data: d.images), labels: d.labels)
-        return TrainingFreeEstimator(scorer: scorer, proxy: .naswot, seed: 0, table: Table.shared)
+        return TrainingFreeEstimator(scorer: scorer, proxy: .naswot, seed: 0, table: try Table.require())
     }
 
     func runner(_ store: any TrialStore, seed: UInt64 = 3) throws -> ExperimentRunner<NB201SearchSpace> {
@@ -30,12 +30,12 @@ final class TrainingFreeSearchTests: XCTestCase {
         let search = summary.trials.filter { $0.role == .search }
         XCTAssertEqual(search.count, 6)
         XCTAssertEqual(Set(search.map(\.architecture)).count, 6)
-        let best = search.max { $0.objective! < $1.objective! }!
+        let best = try XCTUnwrap(search.max { ($0.objective ?? -.infinity) < ($1.objective ?? -.infinity) })
         let final = try XCTUnwrap(summary.finalTrial)
         XCTAssertEqual(final.architecture, best.architecture)
         XCTAssertEqual(final.objective, best.objective)
         let cell = try NB201Cell(parsing: final.architecture)
-        XCTAssertEqual(final.metrics["nats_c10_test_200"], Table.shared.value(.natsC10Test200, for: cell))
+        XCTAssertEqual(final.metrics["nats_c10_test_200"], try Table.require().value(.natsC10Test200, for: cell))
         XCTAssertEqual(summary.configuration.objective, "naswot")
         XCTAssertEqual(summary.configuration.report, "nats_c10_test_200")
     }

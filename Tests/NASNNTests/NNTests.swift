@@ -88,11 +88,11 @@ final class OptimizerTests: XCTestCase {
         let a = Tensor(shape: [2], data: [0, 0], requiresGrad: true), b = Tensor(shape: [1], data: [0], requiresGrad: true)
         a.grad = Tensor(shape: [2], data: [3, 0]); b.grad = Tensor(shape: [1], data: [4])
         XCTAssertEqual(clipGradNorm([a, b], maxNorm: 1), 5, accuracy: 1e-6)
-        XCTAssertEqual(a.grad!.array[0], 0.6, accuracy: 1e-5)
-        XCTAssertEqual(b.grad!.array[0], 0.8, accuracy: 1e-5)
+        XCTAssertEqual(a.grad?.array.first ?? .nan, 0.6, accuracy: 1e-5)
+        XCTAssertEqual(b.grad?.array.first ?? .nan, 0.8, accuracy: 1e-5)
         // Below the threshold nothing changes.
         XCTAssertEqual(clipGradNorm([a, b], maxNorm: 10), 1, accuracy: 1e-5)
-        XCTAssertEqual(b.grad!.array[0], 0.8, accuracy: 1e-5)
+        XCTAssertEqual(b.grad?.array.first ?? .nan, 0.8, accuracy: 1e-5)
     }
 }
 
@@ -133,13 +133,13 @@ final class ModuleTests: XCTestCase {
         var rng = SeededGenerator(seed: 3)
         let lin = Linear(400, 50, using: &rng)
         let bound = 1 / Float(400).squareRoot()
-        XCTAssertLessThanOrEqual(lin.weight.array.map { Swift.abs($0) }.max()!, bound)
-        XCTAssertGreaterThan(lin.weight.array.map { Swift.abs($0) }.max()!, 0.95 * bound)
+        XCTAssertLessThanOrEqual(lin.weight.array.map { Swift.abs($0) }.max() ?? .nan, bound)
+        XCTAssertGreaterThan(lin.weight.array.map { Swift.abs($0) }.max() ?? 0, 0.95 * bound)
         let conv = Conv2d(8, 4, kernel: 3, using: &rng)
         XCTAssertEqual(Init.fans(conv.weight.shape).fanIn, 72)
         let xavier = Init.xavierUniform([100, 300], using: &rng)
         let xb = (6 / Float(400)).squareRoot()
-        XCTAssertLessThanOrEqual(xavier.array.map { Swift.abs($0) }.max()!, xb)
+        XCTAssertLessThanOrEqual(xavier.array.map { Swift.abs($0) }.max() ?? .nan, xb)
         let tn = Init.truncatedNormal([10_000], std: 1, a: -2, b: 2, using: &rng)
         XCTAssertTrue(tn.array.allSatisfy { $0 >= -2 && $0 <= 2 })
         let mean = tn.array.reduce(0, +) / 10_000
@@ -162,10 +162,10 @@ final class ModuleTests: XCTestCase {
         let out = mha(q, key: kv, value: kv)
         assertClose(out.array, f.output, tolerance: 1e-4, "output")
         (out * Tensor(shape: out.shape, data: f.upstream)).sum().backward()
-        assertClose(q.grad!.array, f.grad_query, tolerance: 1e-4, "grad query")
-        assertClose(kv.grad!.array, f.grad_key_value, tolerance: 1e-4, "grad key/value")
-        assertClose(mha.inProjWeight.grad!.array, f.grad_in_proj_weight, tolerance: 1e-4, "grad in_proj_weight")
-        assertClose(mha.outProj.weight.grad!.array, f.grad_out_proj_weight, tolerance: 1e-4, "grad out_proj.weight")
+        assertClose(q.grad?.array ?? [], f.grad_query, tolerance: 1e-4, "grad query")
+        assertClose(kv.grad?.array ?? [], f.grad_key_value, tolerance: 1e-4, "grad key/value")
+        assertClose(mha.inProjWeight.grad?.array ?? [], f.grad_in_proj_weight, tolerance: 1e-4, "grad in_proj_weight")
+        assertClose(mha.outProj.weight.grad?.array ?? [], f.grad_out_proj_weight, tolerance: 1e-4, "grad out_proj.weight")
     }
 }
 
@@ -222,9 +222,14 @@ final class SafetensorsTests: XCTestCase {
                 out[k] = {"dtype": str(a.dtype), "shape": list(a.shape), "values": [float(v) for v in a.reshape(-1)]}
         print(json.dumps(out))
         """
+        // The install step puts Python's `safetensors` into the repository's .venv; else python3 on PATH.
+        let venvPython = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".venv/bin/python3").path
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", script, file.path]
+        let python = ProcessInfo.processInfo.environment["SWIFTNAS_PYTHON"]
+            ?? (FileManager.default.isExecutableFile(atPath: venvPython) ? venvPython : "python3")
+        p.arguments = [python, "-c", script, file.path]
         let pipe = Pipe(), err = Pipe()
         p.standardOutput = pipe
         p.standardError = err

@@ -57,11 +57,51 @@ final class NB201TableTests: XCTestCase {
         }
     }
 
-    func testPathResolutionPrefersTheFlagOverTheEnvironment() throws {
-        XCTAssertEqual(try NB201Table.resolvePath(explicit: "a.csv", environment: ["SWIFTNAS_NB201": "b.csv"]), "a.csv")
-        XCTAssertEqual(try NB201Table.resolvePath(explicit: nil, environment: ["SWIFTNAS_NB201": "b.csv"]), "b.csv")
-        XCTAssertThrowsError(try NB201Table.resolvePath(explicit: nil, environment: [:])) { error in
-            XCTAssertEqual(error as? NB201TableError, .noPath)
+    func testPathResolutionPrefersTheFlagOverTheEnvironmentOverTheEmbeddedTable() throws {
+        XCTAssertEqual(NB201Table.resolvePath(explicit: "a.csv", environment: ["SWIFTNAS_NB201": "b.csv"]), "a.csv")
+        XCTAssertEqual(NB201Table.resolvePath(explicit: nil, environment: ["SWIFTNAS_NB201": "b.csv"]), "b.csv")
+        XCTAssertNil(NB201Table.resolvePath(explicit: nil, environment: [:]))
+        XCTAssertNil(NB201Table.resolvePath(explicit: "", environment: ["SWIFTNAS_NB201": ""]))
+        let table = try NB201Table.load(explicit: nil, environment: [:])
+        XCTAssertTrue(table.path.hasSuffix("nasbench201-compact.csv.gz"), table.path)
+        XCTAssertThrowsError(try NB201Table.load(explicit: "/nonexistent/x.csv", environment: [:])) { error in
+            XCTAssertEqual(error as? NB201TableError, .fileNotFound(path: "/nonexistent/x.csv"))
+        }
+    }
+
+    /// The compact layout (no `arch_str`) and the full one parse to the same table; a written-out
+    /// full CSV of the embedded table, gzipped or not, reads back identically.
+    func testCompactAndFullLayoutsAgree() throws {
+        let table = try SharedTable.require()
+        var full = NB201Column.header.joined(separator: ",") + "\n"
+        for (i, cell) in table.cells.enumerated() {
+            let values = NB201Column.allCases.map { c -> String in
+                let v = table.column(c)[i]
+                return v.isNaN ? "" : "\(v)"
+            }
+            full += "\(i),\(cell),\(cell.opCodes),\(table.uniqueStrings[i]),\(values.joined(separator: ","))\n"
+        }
+        let reread = try NB201Table(csv: Data(full.utf8))
+        XCTAssertEqual(reread.cells, table.cells)
+        XCTAssertEqual(reread.uniqueStrings, table.uniqueStrings)
+        for c in NB201Column.allCases {
+            XCTAssertEqual(reread.column(c).map(\.bitPattern), table.column(c).map(\.bitPattern), c.rawValue)
+        }
+    }
+
+    func testNonFiniteValuesAndLongFieldsAreRefusedBriefly() throws {
+        let header = NB201Column.compactHeader.joined(separator: ",")
+        let inf = header + "\n0,000000,#,inf" + String(repeating: ",1", count: 13) + "\n"
+        XCTAssertThrowsError(try NB201Table(csv: Data(inf.utf8))) { error in
+            XCTAssertEqual("\(error)", "<memory>, line 2: nats_c10_test_200 is 'inf', not a finite number")
+        }
+        let garbage = header + "\n0,000000,#," + String(repeating: "x", count: 100_000) + String(repeating: ",1", count: 13)
+        XCTAssertThrowsError(try NB201Table(csv: Data(garbage.utf8))) { error in
+            XCTAssertLessThan("\(error)".count, 200)
+        }
+        let badCodes = header + "\n0,000009,#" + String(repeating: ",1", count: 14) + "\n"
+        XCTAssertThrowsError(try NB201Table(csv: Data(badCodes.utf8))) { error in
+            XCTAssertEqual("\(error)", "<memory>, line 2: op_codes '000009' is not six digits 0-4")
         }
     }
 }

@@ -68,7 +68,7 @@ final class StrategyTests: XCTestCase {
         try drive(&rl, steps: 400)
         // The policy has learned to prefer conv3x3 on every edge.
         for p in rl.probabilities {
-            XCTAssertEqual(p.firstIndex(of: p.max()!), NB201Operation.conv3x3.rawValue)
+            XCTAssertEqual(p.indices.max { p[$0] < p[$1] }, NB201Operation.conv3x3.rawValue)
         }
     }
 

@@ -5,15 +5,25 @@ import NASNN
 import NASTensor
 import XCTest
 
-let sharedData = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data").path
+/// Fashion-MNIST as the README's install step puts it (Debian's `dataset-fashion-mnist`), or
+/// `$SWIFTNAS_FMNIST`.
+let fashionMNIST = ProcessInfo.processInfo.environment["SWIFTNAS_FMNIST"] ?? "/usr/share/datasets/fashion-mnist"
 
 private struct Interrupted: Error {}
 
 final class TrainerTests: XCTestCase {
-    /// sklearn digits (8×8), normalised, split 80/20.
+    /// A synthetic 8×8 ten-class image set (each class a fixed random pattern plus noise, so a
+    /// small CNN can learn it), normalised, split 80/20.
     func digits(_ n: Int = 400) throws -> (Dataset, Dataset) {
-        let all = try DatasetReader.csv("\(sharedData)/sklearn-digits/digits.csv").prefix(n)
+        var rng = SeededGenerator(seed: 77)
+        let prototypes = (0..<10).map { _ in (0..<64).map { _ in Float(rng.next() % 256) / 255 } }
+        var images: [Float] = [], labels: [Int] = []
+        for i in 0..<n {
+            let label = i % 10
+            labels.append(label)
+            images += prototypes[label].map { max(0, min(1, $0 + Float(Int(rng.next() % 101) - 50) / 200)) }
+        }
+        let all = Dataset(images: images, labels: labels, height: 8, width: 8, channels: 1, classCount: 10)
         let (train, test) = all.split(validationFraction: 0.2, seed: 0)
         let s = train.channelStatistics()
         return (train.normalized(mean: s.mean, std: s.std), test.normalized(mean: s.mean, std: s.std))
@@ -99,7 +109,7 @@ final class TrainerTests: XCTestCase {
     /// A short run on a Fashion-MNIST subset must learn: the MLP reaches at least 75% test accuracy
     /// on 1,000 test images after two epochs on 3,000 training images.
     func testShortTrainingOnFashionMNISTLearns() throws {
-        let (fullTrain, fullTest) = try DatasetReader.idxDirectory("\(sharedData)/fashion-mnist")
+        let (fullTrain, fullTest) = try DatasetReader.idxDirectory(fashionMNIST)
         let train = fullTrain.prefix(3_000), test = fullTest.prefix(1_000)
         let s = train.channelStatistics()
         var rng = SeededGenerator(seed: 0)

@@ -74,7 +74,7 @@ final class MethodTests: XCTestCase {
             let (a, ma) = try Safetensors.read(full), (b, mb) = try Safetensors.read(killed)
             XCTAssertEqual(ma["progress"], mb["progress"])
             XCTAssertEqual(Set(a.keys), Set(b.keys))
-            for (k, t) in a { XCTAssertEqual(t.array, b[k]!.array, "\(method): \(k)") }
+            for (k, t) in a { XCTAssertEqual(t.array, b[k]?.array, "\(method): \(k)") }
             // A finished search resumed again trains nothing and still ends with the cell.
             let again = try run(method, seed: 11, checkpoint: killed)
             XCTAssertEqual(again.cell, reference.cell)
@@ -157,7 +157,7 @@ final class MethodTests: XCTestCase {
         XCTAssertNotEqual(g.array, DARTS.firstOrderGradient(net, alpha: a, val: val).array)
     }
 
-    func testAngleMetric() {
+    func testAngleMetric() throws {
         let v = [Tensor(shape: [3], data: [1, 2, 3]), Tensor(shape: [2], data: [-1, 0.5])]
         XCTAssertEqual(RLNAS.angle(v, v), 0, accuracy: 1e-6)
         XCTAssertEqual(RLNAS.angle(v, v.map { $0 * 2 }), 0, accuracy: 1e-6)
@@ -166,9 +166,9 @@ final class MethodTests: XCTestCase {
 
         let config = NB201NetworkConfig(channels: 4, cellsPerStage: 1, inputChannels: 1, classes: 3, affine: false)
         let initial = NB201Supernet(config: config, seed: 4), trained = NB201Supernet(config: config, seed: 4)
-        let conv = try! NB201Cell(parsing: "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|none~0|none~1|nor_conv_3x3~2|")
-        let noConv = try! NB201Cell(parsing: "|skip_connect~0|+|avg_pool_3x3~0|none~1|+|none~0|none~1|skip_connect~2|")
-        let cut = try! NB201Cell(parsing: "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+        let conv = try NB201Cell(parsing: "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|none~0|none~1|nor_conv_3x3~2|")
+        let noConv = try NB201Cell(parsing: "|skip_connect~0|+|avg_pool_3x3~0|none~1|+|none~0|none~1|skip_connect~2|")
+        let cut = try NB201Cell(parsing: "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|")
         XCTAssertFalse(RLNAS.isConnected(cut))
         XCTAssertTrue(RLNAS.isConnected(conv) && RLNAS.isConnected(noConv))
         // Untrained: every path's angle is zero.
@@ -223,7 +223,7 @@ final class MethodTests: XCTestCase {
         // The gates carry a gradient to α.
         let a = Tensor(shape: [6, 5], data: alpha.array, requiresGrad: true)
         DNAL.gates(a, beta: 3, mask: all).sum().backward()
-        XCTAssertTrue(a.grad!.array.contains { $0 != 0 })
+        XCTAssertTrue((a.grad?.array ?? []).contains { $0 != 0 })
     }
 
     func testMdeNASRankingUpdate() {

@@ -34,7 +34,7 @@ final class SupernetTests: XCTestCase {
         assertClose(mixed, manual)
     }
 
-    func testSinglePathEqualsChosenOpAlone() {
+    func testSinglePathEqualsChosenOpAlone() throws {
         var rng = SeededGenerator(seed: 3)
         let op = NB201MixedOp(channels: 4, affine: false, using: &rng)
         let x = input([2, 6, 6, 4], seed: 4)
@@ -46,7 +46,7 @@ final class SupernetTests: XCTestCase {
         XCTAssertNil(op(x, op: .none))
         // Whole network: path mode equals weighted mode with one-hot weights of that cell.
         let net = NB201Supernet(config: Self.tiny, seed: 5)
-        let cell = try! NB201Cell(parsing: "|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|+|none~0|nor_conv_1x1~1|nor_conv_3x3~2|")
+        let cell = try NB201Cell(parsing: "|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|+|none~0|nor_conv_1x1~1|nor_conv_3x3~2|")
         let oneHot = Tensor(shape: [6, 5], data: (0..<30).map { cell[$0 / 5].rawValue == $0 % 5 ? 1 : 0 })
         let image = input([3, 8, 8, 1], seed: 6)
         net.eval()
@@ -59,16 +59,16 @@ final class SupernetTests: XCTestCase {
             var source = name
             if parts.first == "blocks", parts.count > 3, parts[2] == "edges" {
                 // blocks.i.edges.e.unit.X → blocks.i.edges.e.<conv1x1|conv3x3>.X
-                let e = Int(parts[3])!
+                let e = try XCTUnwrap(Int(parts[3]))
                 let which = cell[e] == .conv1x1 ? "conv1x1" : "conv3x3"
                 source = (parts[0..<4] + [which] + parts[5...]).joined(separator: ".")
             }
-            t.assign(net.stateDict()[source]!)
+            t.assign(try XCTUnwrap(net.stateDict()[source], source))
         }
         assertClose(withoutGrad { standalone(image) }, withoutGrad { net(image, mode: .path(cell)) })
     }
 
-    func testMaskedSubsetIsMeanOfChosenOps() {
+    func testMaskedSubsetIsMeanOfChosenOps() throws {
         let net = NB201Supernet(config: Self.tiny, seed: 7)
         net.eval()
         let image = input([2, 8, 8, 1], seed: 8)
@@ -82,7 +82,7 @@ final class SupernetTests: XCTestCase {
                     withoutGrad { net(image, mode: .weighted(Tensor(shape: [6, 5], data: weights))) })
         // The edge mask of a few-shot sub-supernet restricts every mode.
         net.edgeMask[0] = [false, false, false, true, false]
-        XCTAssertTrue(net.allows(try! NB201Cell(parsing: "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|")))
-        XCTAssertFalse(net.allows(try! NB201Cell(parsing: "|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|")))
+        XCTAssertTrue(net.allows(try NB201Cell(parsing: "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|")))
+        XCTAssertFalse(net.allows(try NB201Cell(parsing: "|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|")))
     }
 }

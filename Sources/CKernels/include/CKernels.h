@@ -67,3 +67,10 @@ void nas_pack_positive_bits(const float *x, long rows, long d, long words, unsig
 /// bits, for rows i in [i0, i1) and every j ≥ i.
 void nas_agreement_accumulate(const unsigned long long *bits, int rows, int i0, int i1, long words, long d,
                               double weight, double *K);
+
+/// Ctrl-C and SIGTERM: the first one sets a flag that long loops poll, so they can stop at a safe
+/// point and save their state; the handler then restores the default, so a second signal ends
+/// the process at once.
+void nas_install_stop_handlers(void);
+/// The signal that asked to stop (SIGINT or SIGTERM), or 0.
+int nas_stop_signal(void);

@@ -1,0 +1,191 @@
+import ArgumentParser
+import Foundation
+import NASBench
+import NASData
+import NASExperiment
+import NASNN
+import NASSpaces
+import NASStrategies
+import NASTensor
+
+/// `swiftnas fuzz`: feeds every reader of user input with mutated valid inputs (truncation, byte
+/// flips, inserted and deleted runs, numbers replaced by huge, negative or non-finite values,
+/// tokens of the wrong type). A case passes when the reader returns or throws; a trap ends the
+/// process, which `bench/fuzz.sh` counts as a crash and resumes after. The index of the running
+/// case is kept in `--progress` so the script knows which case crashed or hung.
+struct FuzzCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fuzz",
+        abstract: "Run mutated inputs through every parser of user input (see bench/fuzz.sh).",
+        discussion: """
+        Targets: arch (NAS-Bench-201 cell strings), table (the NAS-Bench-201 table loader), idx and csv \
+        (data readers, then the training-data checks), yaml (search config files), safetensors \
+        (checkpoint reader and restore into a model and optimizer), state (stored strategy state of \
+        every strategy, restored and then asked and told). Case i of a seed is always the same input.
+        """)
+
+    @Option(help: "Seed of the mutations.") var seed: UInt64 = 0
+    @Option(help: "First case index.") var start = 0
+    @Option(help: "Number of cases.") var count = 10_000
+    @Option(help: "File that holds the index of the case being run.") var progress: String?
+    @Option(help: "Comma-separated targets (default: all).") var targets = FuzzTarget.allCases.map(\.rawValue).joined(separator: ",")
+
+    func validate() throws {
+        try validateCounts([("--start", start, 0), ("--count", count, 1)])
+        for t in targets.split(separator: ",") where FuzzTarget(rawValue: String(t)) == nil {
+            throw ValidationError("unknown fuzz target '\(t)'; known: \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    func run() throws {
+        let chosen = targets.split(separator: ",").compactMap { FuzzTarget(rawValue: String($0)) }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("swiftnas-fuzz-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let fuzzer = try Fuzzer(folder: folder)
+        let progressFD = progress.map { open($0, O_WRONLY | O_CREAT | O_TRUNC, 0o644) } ?? -1
+        var thrown = 0, accepted = 0
+        for i in start..<(start + count) {
+            if progressFD >= 0 {
+                let text = String(i).padding(toLength: 20, withPad: " ", startingAt: 0)
+                _ = text.withCString { pwrite(progressFD, $0, 20, 0) }
+            }
+            let target = chosen[i % chosen.count]
+            var rng = SeededGenerator(seed: seed &* 1_000_003 &+ UInt64(i))
+            do { try fuzzer.run(target, using: &rng); accepted += 1 } catch { thrown += 1 }
+        }
+        print("fuzz_chunk start=\(start) count=\(count) accepted=\(accepted) rejected=\(thrown)")
+    }
+}
+
+enum FuzzTarget: String, CaseIterable { case arch, table, idx, csv, yaml, safetensors, state }
+
+/// The valid inputs the mutations start from, and the mutations.
+struct Fuzzer {
+    let folder: URL
+    let cells: [String]
+    let smallTable: [UInt8]
+    let checkpoint: [UInt8]
+    let states: [(name: String, state: [UInt8])]
+
+    init(folder: URL) throws {
+        self.folder = folder
+        var rng = SeededGenerator(seed: 1)
+        cells = (0..<20).map { _ in NB201Cell(code: Int(rng.next() % UInt64(NB201Cell.spaceSize))).description }
+        // A table of the first rows: the loader's checks all run; only the row count differs.
+        var table = NB201Column.compactHeader.joined(separator: ",") + "\n"
+        for i in 0..<40 {
+            let values = NB201Column.allCases.indices.map { c in c == 13 && i % 7 == 0 ? "" : String(Double(i * 13 + c) / 7) }
+            table += "\(i),\(NB201Cell(code: i).opCodes),(0)@none,\(values.joined(separator: ","))\n"
+        }
+        smallTable = Array(table.utf8)
+        let model = ModelZoo.mlp(inputs: 4, classes: 3, hidden: [5], using: &rng)
+        let adam = Adam(model.parameters())
+        checkpoint = Array(try Safetensors.encode(Checkpoint(model: model, optimizer: adam, metadata: ["epochs_done": "1"]).allTensors,
+                                                  metadata: ["epochs_done": "1"]))
+        var states: [(String, [UInt8])] = []
+        for name in StrategyCatalog.names where name != "nao" && name != "ctnas" {
+            var (strategy, _) = try StrategyCatalog.make(name, space: NB201SearchSpace(), seed: 3,
+                                                         fidelities: [Fidelity(epochs: 12), Fidelity(epochs: 200)])
+            for k in 0..<6 {
+                let p = try strategy.ask()
+                try strategy.tell(Observation(architecture: p.architecture, fidelity: p.fidelity, objective: Double(k % 4) * 3, cost: 12))
+            }
+            states.append((name, Array(try strategy.state())))
+        }
+        self.states = states
+    }
+
+    func run(_ target: FuzzTarget, using rng: inout SeededGenerator) throws {
+        switch target {
+        case .arch:
+            let s = mutate(Array(cells[pick(cells.count, &rng)].utf8), &rng)
+            _ = try NB201Cell(parsing: String(decoding: s, as: UTF8.self))
+        case .table:
+            _ = try NB201Table(csv: Data(maybeGzip(mutate(smallTable, &rng), &rng)))
+        case .idx:
+            let n = 3, h = 2 + pick(3, &rng), w = 2 + pick(3, &rng)
+            var images: [UInt8] = [0, 0, 8, 3] + be32(n) + be32(h) + be32(w)
+            images += (0..<(n * h * w)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            var labels: [UInt8] = [0, 0, 8, 1] + be32(n) + (0..<n).map { UInt8($0) }
+            if rng.next() % 2 == 0 { images = mutate(images, &rng) } else { labels = mutate(labels, &rng) }
+            let ip = try write(maybeGzip(images, &rng), "images"), lp = try write(maybeGzip(labels, &rng), "labels")
+            let d = try DatasetReader.idx(images: ip, labels: lp)
+            try checkTrainable(train: d, test: d)
+        case .csv:
+            let header = rng.next() % 2 == 0 ? "label,a,b,c,d\n" : ""
+            let rows = (0..<6).map { i in "\(i % 3),\(i),\(i * 2),0.5,\(i % 2)" }.joined(separator: "\n")
+            let path = try write(maybeGzip(mutate(Array((header + rows + "\n").utf8), &rng), &rng), "data.csv")
+            let d = try DatasetReader.csv(path)
+            let (train, test) = d.split(validationFraction: 0.3, seed: 0)
+            try checkTrainable(train: train, test: test)
+        case .yaml:
+            let yaml = "space: nb201\nstrategy: rea\nseed: 3\nbudget: {queries: 20, cost: 300}\n"
+                + "objective: nb201_c10valid_valid_12\nhyperparameters: {population_size: 10, sample_size: [3, 4]}\n"
+            let config = try SearchConfigFile.load(try write(mutate(Array(yaml.utf8), &rng), "exp.yaml"))
+            let budget = Budget(queries: config.budget?.queries, seconds: config.budget?.seconds, cost: config.budget?.cost)
+            if let problem = budget.problem { throw ValidationError(problem) }
+            if let name = config.strategy {
+                _ = try StrategyCatalog.make(name, overrides: (config.hyperparameters ?? [:]).mapValues(\.text),
+                                             space: NB201SearchSpace(), seed: config.seed ?? 0)
+            }
+        case .safetensors:
+            let (tensors, metadata) = try Safetensors.decode(Data(mutate(checkpoint, &rng)))
+            var r = SeededGenerator(seed: 1)
+            let model = ModelZoo.mlp(inputs: 4, classes: 3, hidden: [5], using: &r)
+            let c = Checkpoint(tensors: tensors, metadata: metadata)
+            try c.restore(into: model, optimizer: Adam(model.parameters()))
+        case .state:
+            let (name, state) = states[pick(states.count, &rng)]
+            let mutated = Data(mutate(state, &rng))
+            var strategy = try StrategyCatalog.restore(name, space: NB201SearchSpace(), state: mutated)
+            for k in 0..<3 {
+                let p = try strategy.ask()
+                try strategy.tell(Observation(architecture: p.architecture, fidelity: p.fidelity, objective: Double(k), cost: 12))
+            }
+        }
+    }
+
+    private func write(_ bytes: [UInt8], _ name: String) throws -> String {
+        let url = folder.appendingPathComponent(name)
+        try Data(bytes).write(to: url)
+        return url.path
+    }
+
+    private func be32(_ v: Int) -> [UInt8] { [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: v >> $0) } }
+
+    private func pick(_ n: Int, _ rng: inout SeededGenerator) -> Int { Int(rng.next() % UInt64(max(n, 1))) }
+
+    private func maybeGzip(_ bytes: [UInt8], _ rng: inout SeededGenerator) -> [UInt8] {
+        guard rng.next() % 5 == 0, var z = try? gzip(bytes) else { return bytes }
+        if rng.next() % 2 == 0, !z.isEmpty { z = mutate(z, &rng) }
+        return z
+    }
+
+    /// One to three mutations of `input`.
+    func mutate(_ input: [UInt8], _ rng: inout SeededGenerator) -> [UInt8] {
+        var b = input
+        let replacements = ["-1", "0", "4294967295", "2147483648", "9223372036854775807", "-9223372036854775808",
+                            "99999999999999999999999", "1e308", "1e400", "nan", "NaN", "inf", "-inf", "\"x\"", "[]", "{}",
+                            "null", "true", "~", "-0", "0.5", "|", "+", "~9", "\u{0}", "\u{FF}", "\n", ","]
+        for _ in 0...pick(3, &rng) {
+            let at = pick(b.count + 1, &rng)
+            switch pick(8, &rng) {
+            case 0: b = Array(b.prefix(at))                                                // truncate
+            case 1: if at < b.count { b[at] ^= UInt8(1 << pick(8, &rng)) }                 // flip a bit
+            case 2: if at < b.count { b[at] = UInt8(truncatingIfNeeded: rng.next()) }      // random byte
+            case 3: b.insert(contentsOf: (0..<(1 + pick(8, &rng))).map { _ in UInt8(truncatingIfNeeded: rng.next()) }, at: at)
+            case 4: b.removeSubrange(at..<min(b.count, at + 1 + pick(16, &rng)))           // delete a run
+            case 5: b.insert(contentsOf: b[at..<min(b.count, at + pick(32, &rng))], at: at) // repeat a run
+            default:                                                                         // replace a number
+                let digits = b.indices.filter { (48...57).contains(b[$0]) }
+                guard !digits.isEmpty else { continue }
+                var s = digits[pick(digits.count, &rng)], e = s
+                while s > 0, (48...57).contains(b[s - 1]) || b[s - 1] == 46 { s -= 1 }
+                while e + 1 < b.count, (48...57).contains(b[e + 1]) || b[e + 1] == 46 { e += 1 }
+                b.replaceSubrange(s...e, with: Array(replacements[pick(replacements.count, &rng)].utf8))
+            }
+        }
+        return b
+    }
+}
