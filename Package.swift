@@ -52,6 +52,8 @@ let package = Package(
         .testTarget(name: "NASStrategiesTests", dependencies: ["NASStrategies", "NASBench", "NASSpaces"]),
         .testTarget(name: "WeightSharingTests", dependencies: ["NASWeightSharing", "NASSpaces", "NASData", "NASNN", "NASTensor"]),
         .testTarget(name: "NASExperimentTests", dependencies: ["NASExperiment", "NASStrategies", "NASBench", "NASSpaces"]),
+        // Runs the built `swiftnas` executable on bad input (it depends on it so that it is built).
+        .testTarget(name: "CLITests", dependencies: ["swiftnas", "NASNN", "NASData", "NASTensor"]),
         .testTarget(name: "LearnedSearchTests", dependencies: ["NASStrategies", "NASSpaces", "NASNN", "NASTensor", "NASData"],
                     resources: [.copy("Fixtures")]),
     ]

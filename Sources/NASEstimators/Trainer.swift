@@ -244,7 +244,13 @@ public final class Trainer {
             throw TrainingError.checkpointMismatch("\(url.path) does not fit this model: \(error)")
         }
         if let g = c.metadata["generators"], let states = try? JSONDecoder().decode([String: [UInt64]].self, from: Data(g.utf8)) {
-            for (path, m) in model.namedModules() { if let d = m as? Dropout, let s = states[path] { d.generator = SeededGenerator(state: s) } }
+            for (path, m) in model.namedModules() {
+                guard let d = m as? Dropout, let s = states[path] else { continue }
+                guard let g = SeededGenerator(state: s) else {
+                    throw TrainingError.checkpointMismatch("\(url.path): the dropout generator state of \(path) is invalid")
+                }
+                d.generator = g
+            }
         }
         guard let h = c.metadata["history"], let records = try? JSONDecoder().decode([EpochRecord].self, from: Data(h.utf8)),
               records.count == done else {

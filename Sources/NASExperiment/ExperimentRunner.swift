@@ -79,6 +79,12 @@ public final class ExperimentRunner<Space: SearchSpace> {
         // A NaN or non-positive limit would never (or always) stop the loop.
         if let problem = configuration.budget.problem { throw SearchRequestError.badBudget(problem) }
         let stored = try store.open(configuration)
+        // Stored rows come from a file: an architecture that does not parse is a corrupt store.
+        for t in stored.trials {
+            do { _ = try space.parse(t.architecture) } catch {
+                throw TrialStoreError.corrupt(store: store.location, reason: "trial \(t.number): \(error)")
+            }
+        }
         var trials = stored.trials
         let resumed = trials.filter { $0.status == .complete }.count
         var tracker = IncumbentTracker(reportMetric: configuration.report)
@@ -93,7 +99,11 @@ public final class ExperimentRunner<Space: SearchSpace> {
         }
         var queries = resumed
         var cost = trials.reduce(0) { $0 + ($1.cost ?? 0) }
-        var seconds = trials.reduce(0) { $0 + $1.seconds }
+        // The seconds budget is wall-clock time: earlier sessions count by their trials' recorded
+        // seconds, this one by the clock (store writes included, which a table search is made of).
+        let earlierSeconds = trials.reduce(0) { $0 + $1.seconds }
+        let sessionStart = Self.now()
+        func elapsed() -> Double { earlierSeconds + Self.seconds(since: sessionStart) }
         var newTrials = 0
 
         func finish(_ record: TrialRecord, proposal: Proposal<Space.Architecture>) throws {
@@ -120,9 +130,8 @@ public final class ExperimentRunner<Space: SearchSpace> {
             tracker.update(record)
             queries += 1
             cost += evaluation.cost
-            seconds += record.seconds
             newTrials += 1
-            progress?(SearchProgress(trial: record, queries: queries, cost: cost, seconds: seconds,
+            progress?(SearchProgress(trial: record, queries: queries, cost: cost, seconds: elapsed(),
                                      budget: configuration.budget, incumbent: tracker.incumbent))
         }
 
@@ -133,7 +142,7 @@ public final class ExperimentRunner<Space: SearchSpace> {
             try finish(last, proposal: proposal)
         }
 
-        while !configuration.budget.isExhausted(queries: queries, seconds: seconds, cost: cost) {
+        while !configuration.budget.isExhausted(queries: queries, seconds: elapsed(), cost: cost) {
             if let stop = stopAfterTrials, newTrials >= stop { break }
             // Ctrl-C / SIGTERM: every finished trial is committed, so stopping here loses nothing.
             try StopRequest.check()

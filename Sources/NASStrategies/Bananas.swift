@@ -18,7 +18,7 @@ import NASTensor
 /// The paper's predictor is deeper (10 layers of width 20, 200 epochs); the defaults here
 /// (2 hidden layers of 16, 100 epochs) keep a 100-seed benchmark to minutes and were enough
 /// to beat regularized evolution on NAS-Bench-201 (see docs/search.md).
-public struct Bananas<Space: SearchSpace & Codable>: CodableStrategy {
+public struct Bananas<Space: SearchSpace & Codable>: HyperparameterizedStrategy {
     public enum Acquisition: String, Codable, Sendable { case its, ucb }
 
     public struct Hyperparameters: Codable, Equatable, Sendable {
@@ -52,14 +52,17 @@ public struct Bananas<Space: SearchSpace & Codable>: CodableStrategy {
     var queue: [Space.Architecture] = []
 
     public init(space: Space, hyperparameters h: Hyperparameters = .init(), seed: UInt64) throws {
-        for (name, v) in [("initial_samples", h.initialSamples), ("ensemble_size", h.ensembleSize),
-                          ("hidden_width", h.hiddenWidth), ("epochs", h.epochs), ("batch_size", h.batchSize),
-                          ("candidates", h.candidates), ("mutate_top", h.mutateTop),
-                          ("proposals_per_round", h.proposalsPerRound)] where v < 1 {
-            throw StrategyError.invalidHyperparameter("\(name) must be ≥ 1")
+        // Upper limits keep a typo (or a corrupt store) from asking for years of predictor training.
+        for (name, v, limit) in [("initial_samples", h.initialSamples, 100_000), ("ensemble_size", h.ensembleSize, 100),
+                                 ("hidden_width", h.hiddenWidth, 1024), ("epochs", h.epochs, 10_000),
+                                 ("batch_size", h.batchSize, 100_000), ("candidates", h.candidates, 100_000),
+                                 ("mutate_top", h.mutateTop, 100_000), ("proposals_per_round", h.proposalsPerRound, 100_000)]
+            where !(1...limit).contains(v) {
+            throw StrategyError.invalidHyperparameter("\(name) must be from 1 to \(limit)")
         }
-        guard h.hiddenLayers >= 0 else { throw StrategyError.invalidHyperparameter("hidden_layers must be ≥ 0") }
-        guard h.learningRate > 0 else { throw StrategyError.invalidHyperparameter("learning_rate must be > 0") }
+        guard (0...16).contains(h.hiddenLayers) else { throw StrategyError.invalidHyperparameter("hidden_layers must be from 0 to 16") }
+        guard h.learningRate > 0, h.learningRate.isFinite else { throw StrategyError.invalidHyperparameter("learning_rate must be > 0") }
+        guard h.ucbKappa.isFinite else { throw StrategyError.invalidHyperparameter("ucb_kappa must be a number") }
         self.space = space
         self.hyperparameters = h
         self.rng = SeededGenerator(seed: seed)

@@ -110,7 +110,7 @@ public struct CTNASHyperparameters: Codable, Equatable, Sendable {
 ///    the `proposalsPerRound` the comparator ranks highest against the baseline; go to 2.
 ///
 /// Every label is a table query counted against the budget.
-public struct CTNAS<Space: CellGraphSpace & Codable>: CodableStrategy {
+public struct CTNAS<Space: CellGraphSpace & Codable>: HyperparameterizedStrategy {
     public typealias Hyperparameters = CTNASHyperparameters
 
     typealias Observed = LabelledArchitecture<Space.Architecture>

@@ -20,7 +20,7 @@ import NASTensor
 ///
 /// Every proposal carries its fidelity, and the experiment charges its cost (epochs), so a
 /// budget in simulated cost is what makes Hyperband comparable to single-fidelity search.
-public struct Hyperband<Space: CategoricalSearchSpace & Codable>: CodableStrategy {
+public struct Hyperband<Space: CategoricalSearchSpace & Codable>: HyperparameterizedStrategy {
     public enum Sampler: String, Codable, Sendable { case random, kde }
 
     public struct Hyperparameters: Codable, Equatable, Sendable {
@@ -66,7 +66,11 @@ public struct Hyperband<Space: CategoricalSearchSpace & Codable>: CodableStrateg
     }
 
     public init(space: Space, hyperparameters h: Hyperparameters = .init(), seed: UInt64) throws {
-        guard h.eta > 1 else { throw StrategyError.invalidHyperparameter("eta must be > 1") }
+        guard h.eta > 1, h.eta.isFinite else { throw StrategyError.invalidHyperparameter("eta must be a number > 1") }
+        // The first stage of the largest bracket has about rungs · eta^(rungs−1) members.
+        guard Double(h.rungs.count) * Foundation.pow(h.eta, Double(max(h.rungs.count - 1, 0))) <= 1e6 else {
+            throw StrategyError.invalidHyperparameter("eta \(h.eta) with \(h.rungs.count) rungs makes brackets of over a million architectures")
+        }
         guard !h.rungs.isEmpty, h.rungs == h.rungs.sorted(), Set(h.rungs).count == h.rungs.count, h.rungs[0] > 0 else {
             throw StrategyError.invalidHyperparameter("rungs must be distinct positive epochs in increasing order")
         }
@@ -81,6 +85,25 @@ public struct Hyperband<Space: CategoricalSearchSpace & Codable>: CodableStrateg
     }
 
     var sMax: Int { hyperparameters.rungs.count - 1 }
+
+    public func checkRestoredFields() throws {
+        guard (0...sMax).contains(bracket), (0...bracket).contains(stage) else {
+            throw StrategyError.badState("bracket \(bracket), stage \(stage) do not fit \(sMax + 1) rungs")
+        }
+        guard (0...stageCount(bracket: sMax, stage: 0)).contains(stageSize), stageResults.count <= stageSize,
+              queue.count <= stageSize else {
+            throw StrategyError.badState("stage of \(stageSize) with \(stageResults.count) results and \(queue.count) queued")
+        }
+        guard observations.count == hyperparameters.rungs.count else {
+            throw StrategyError.badState("observations for \(observations.count) rungs, not \(hyperparameters.rungs.count)")
+        }
+        let counts = space.choiceCounts
+        for o in observations.joined() {
+            guard o.choices.count == counts.count, zip(o.choices, counts).allSatisfy({ (0..<$1).contains($0) }) else {
+                throw StrategyError.badState("an observation has choices \(o.choices), outside the space")
+            }
+        }
+    }
 
     /// Number of architectures stage `i` of bracket `s` evaluates.
     func stageCount(bracket s: Int, stage i: Int) -> Int {

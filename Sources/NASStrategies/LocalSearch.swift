@@ -9,7 +9,7 @@ import NASTensor
 /// best neighbour if it beats the current one. When no neighbour improves, the current
 /// architecture is a local optimum and the search restarts from a fresh random one.
 /// Neighbours whose value is already known are not re-queried.
-public struct LocalSearch<Space: SearchSpace & Codable>: CodableStrategy {
+public struct LocalSearch<Space: SearchSpace & Codable>: HyperparameterizedStrategy {
     public struct Hyperparameters: Codable, Equatable, Sendable {
         /// Move as soon as a neighbour improves (first improvement) instead of after the whole
         /// neighbourhood (best improvement, the paper's default).

@@ -143,7 +143,7 @@ final class NAOModel: Module {
 /// Paper settings (CIFAR-10): embedding 32, LSTM hidden 96, predictor MLP 200, λ = 0.8,
 /// Adam lr 0.001, 1000 seed architectures, 3 iterations, top 100 seeds, step size 10.
 /// Defaults here are sized for a table benchmark; see docs/learned_search.md.
-public struct NAO<Space: CategoricalSearchSpace & Codable>: CodableStrategy {
+public struct NAO<Space: CategoricalSearchSpace & Codable>: HyperparameterizedStrategy {
     public struct Hyperparameters: Codable, Equatable, Sendable {
         public var initialSamples: Int = 10
         public var embeddingSize: Int = 16

@@ -10,7 +10,7 @@ import NASTensor
 /// regularisation: an architecture survives by having good descendants, not by one lucky score.
 ///
 /// Defaults are the NAS-Bench-201 paper's setting: population 10, tournament sample 3.
-public struct RegularizedEvolution<Space: SearchSpace & Codable>: CodableStrategy {
+public struct RegularizedEvolution<Space: SearchSpace & Codable>: HyperparameterizedStrategy {
     public struct Hyperparameters: Codable, Equatable, Sendable {
         /// Queue length (P in the paper).
         public var population: Int = 10
@@ -42,6 +42,13 @@ public struct RegularizedEvolution<Space: SearchSpace & Codable>: CodableStrateg
         self.space = space
         self.hyperparameters = hyperparameters
         self.rng = SeededGenerator(seed: seed)
+    }
+
+    public func checkRestoredFields() throws {
+        try RestoredState.counter(initialProposed, "initial_proposed")
+        guard population.count <= hyperparameters.population else {
+            throw StrategyError.badState("the population holds \(population.count) members, more than \(hyperparameters.population)")
+        }
     }
 
     public mutating func ask() throws -> Proposal<Space.Architecture> {

@@ -13,7 +13,7 @@ import NASTensor
 ///
 /// Defaults: learning rate 0.01 (the NATS-Bench script's value), EMA momentum 0.9, Adam
 /// β = (0.9, 0.999), ε = 1e-8, logits initialised to zero (uniform policy).
-public struct Reinforce<Space: CategoricalSearchSpace & Codable>: CodableStrategy {
+public struct Reinforce<Space: CategoricalSearchSpace & Codable>: HyperparameterizedStrategy {
     public struct Hyperparameters: Codable, Equatable, Sendable {
         public var learningRate: Double = 0.01
         /// Momentum m of the moving-average baseline.
@@ -47,6 +47,14 @@ public struct Reinforce<Space: CategoricalSearchSpace & Codable>: CodableStrateg
         logits = space.choiceCounts.map { [Double](repeating: 0, count: $0) }
         adamM = logits
         adamV = logits
+    }
+
+    public func checkRestoredFields() throws {
+        for (rows, name) in [(logits, "logits"), (adamM, "adam_m"), (adamV, "adam_v")] {
+            try RestoredState.shaped(rows, like: space.choiceCounts, name)
+        }
+        try RestoredState.counter(adamStep, "adam_step")
+        if let b = baseline { try RestoredState.finite([b], "baseline") }
     }
 
     /// Current policy: softmax of each decision's logits.

@@ -79,6 +79,51 @@ public protocol Strategy<Space> {
 /// the whole value, generator included, is the state.
 public protocol CodableStrategy: Strategy, Codable {
     var space: Space { get set }
+    /// Checks a state read back from a store before the strategy runs on it: a tampered or
+    /// corrupt state must be refused here, not trap later in `ask` or `tell`.
+    func checkRestoredState() throws
+}
+
+/// A codable strategy configured by hyper-parameters, which its initialiser validates.
+public protocol HyperparameterizedStrategy: CodableStrategy {
+    associatedtype Hyperparameters
+    var hyperparameters: Hyperparameters { get }
+    init(space: Space, hyperparameters: Hyperparameters, seed: UInt64) throws
+    /// Checks the parts of a restored state beyond the hyper-parameters (default: none).
+    func checkRestoredFields() throws
+}
+
+extension CodableStrategy {
+    public func checkRestoredState() throws {}
+}
+
+extension HyperparameterizedStrategy {
+    public func checkRestoredFields() throws {}
+
+    /// Restored hyper-parameters pass the same checks as new ones, then the strategy's own.
+    public func checkRestoredState() throws {
+        _ = try Self(space: space, hyperparameters: hyperparameters, seed: 0)
+        try checkRestoredFields()
+    }
+}
+
+/// Checks for `checkRestoredFields`: a counter in a plausible range, numbers finite, and
+/// per-decision arrays shaped like the space's choices.
+public enum RestoredState {
+    public static func counter(_ value: Int, _ name: String) throws {
+        guard (0..<(1 << 40)).contains(value) else { throw StrategyError.badState("\(name) is \(value)") }
+    }
+
+    public static func finite(_ values: [Double], _ name: String) throws {
+        guard values.allSatisfy(\.isFinite) else { throw StrategyError.badState("\(name) holds a non-finite number") }
+    }
+
+    public static func shaped(_ rows: [[Double]], like counts: [Int], _ name: String) throws {
+        guard rows.map(\.count) == counts else {
+            throw StrategyError.badState("\(name) has shape \(rows.map(\.count)), the space has \(counts) choices")
+        }
+        try finite(rows.flatMap { $0 }, name)
+    }
 }
 
 extension CodableStrategy {
@@ -94,8 +139,9 @@ extension CodableStrategy {
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         do { self = try decoder.decode(Self.self, from: state) } catch {
-            throw StrategyError.badState("\(Self.name): \(error)")
+            throw StrategyError.badState("\(Self.name): \(String("\(error)".prefix(300)))")
         }
         self.space = space
+        try checkRestoredState()
     }
 }

@@ -4,7 +4,7 @@ import NASTensor
 /// Search without training (Mellor et al., ICML 2021): draw `samples` random architectures,
 /// let the estimator score each with a zero-cost proxy (the objective), and propose the
 /// best-scoring one as the final answer — at fidelity `trainEpochs` when it is to be trained.
-public struct TrainingFreeSearch<Space: SearchSpace & Codable>: CodableStrategy {
+public struct TrainingFreeSearch<Space: SearchSpace & Codable>: HyperparameterizedStrategy {
     public struct Hyperparameters: Codable, Equatable, Sendable {
         /// Architectures scored (the paper's N; it reports N = 10 and N = 100).
         public var samples: Int = 100

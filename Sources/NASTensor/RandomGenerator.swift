@@ -19,9 +19,22 @@ public struct SeededGenerator: RandomNumberGenerator, Codable, Sendable, Equatab
         state = s
     }
 
-    public init(state: [UInt64]) {
-        precondition(state.count == 4 && state.contains { $0 != 0 }, "invalid generator state")
+    /// A generator continuing from a saved state; nil unless it is four words, not all zero.
+    public init?(state: [UInt64]) {
+        guard state.count == 4, state.contains(where: { $0 != 0 }) else { return nil }
         self.state = state
+    }
+
+    private enum CodingKeys: String, CodingKey { case state }
+
+    /// Saved states come from files: a wrong one is an error, not a trap at the first draw.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let s = try c.decode([UInt64].self, forKey: .state)
+        guard let g = SeededGenerator(state: s) else {
+            throw DecodingError.dataCorruptedError(forKey: .state, in: c, debugDescription: "a generator state is four words, not all zero")
+        }
+        self = g
     }
 
     public mutating func next() -> UInt64 {

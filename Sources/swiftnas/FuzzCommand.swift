@@ -137,7 +137,8 @@ struct Fuzzer {
             try c.restore(into: model, optimizer: Adam(model.parameters()))
         case .state:
             let (name, state) = states[pick(states.count, &rng)]
-            let mutated = Data(mutate(state, &rng))
+            // Half the cases keep the JSON valid and change one value or array (deeper checks).
+            let mutated = Data(rng.next() % 2 == 0 ? mutateJSON(state, &rng) : mutate(state, &rng))
             var strategy = try StrategyCatalog.restore(name, space: NB201SearchSpace(), state: mutated)
             for k in 0..<3 {
                 let p = try strategy.ask()
@@ -160,6 +161,38 @@ struct Fuzzer {
         guard rng.next() % 5 == 0, var z = try? gzip(bytes) else { return bytes }
         if rng.next() % 2 == 0, !z.isEmpty { z = mutate(z, &rng) }
         return z
+    }
+
+    /// Valid JSON with one value replaced, or one array shortened, lengthened or emptied.
+    func mutateJSON(_ input: [UInt8], _ rng: inout SeededGenerator) -> [UInt8] {
+        guard let root = try? JSONSerialization.jsonObject(with: Data(input), options: [.fragmentsAllowed]) else { return input }
+        var leaves = 0
+        func count(_ v: Any) { leaves += 1; if let a = v as? [Any] { a.forEach(count) } else if let d = v as? [String: Any] { d.values.forEach(count) } }
+        count(root)
+        var target = pick(leaves, &rng)
+        let replacements: [Any] = [-1, 0, Int.max, Int.min, 1e300, -1e300, "nan", "inf", "-inf", "x", [Any](), [String: Any](), NSNull(), true, 4_294_967_296]
+        let choice = pick(replacements.count + 3, &rng)
+        func rewrite(_ v: Any) -> Any {
+            if target == 0 {
+                target = -1
+                if choice < replacements.count { return replacements[choice] }
+                if let a = v as? [Any] {
+                    switch choice - replacements.count {
+                    case 0: return Array(a.dropLast())
+                    case 1: return a + a.prefix(1)
+                    default: return [Any]()
+                    }
+                }
+                return replacements[choice % replacements.count]
+            }
+            target -= 1
+            if let a = v as? [Any] { return a.map(rewrite) }
+            if let d = v as? [String: Any] { return d.mapValues(rewrite) }
+            return v
+        }
+        let changed = rewrite(root)
+        guard let out = try? JSONSerialization.data(withJSONObject: changed, options: [.fragmentsAllowed]) else { return input }
+        return Array(out)
     }
 
     /// One to three mutations of `input`.

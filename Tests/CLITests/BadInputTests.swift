@@ -1,0 +1,288 @@
+import Foundation
+import NASData
+import NASNN
+import NASTensor
+import XCTest
+
+/// Runs the `swiftnas` executable on bad input, one test per class of input: every case must end
+/// within seconds with a one-line error that names the flag or file, and an exit status that is
+/// an error (1) or ArgumentParser's usage status (64) — never a trap, a hang or a silent success.
+final class BadInputTests: XCTestCase {
+    /// The executable SwiftPM built beside this test bundle.
+    static let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        .deletingLastPathComponent().appendingPathComponent("swiftnas").path
+
+    var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        if let folder { try? FileManager.default.removeItem(at: folder) }
+    }
+
+    struct Outcome { var status: Int32; var stdout: String; var stderr: String; var seconds: Double }
+
+    @discardableResult
+    func swiftnas(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 30) throws -> Outcome {
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: Self.binary), "no swiftnas at \(Self.binary)")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary)
+        p.arguments = arguments
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = folder.appendingPathComponent("stdout-\(UUID().uuidString)"), err = folder.appendingPathComponent("stderr-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: out.path, contents: nil)
+        FileManager.default.createFile(atPath: err.path, contents: nil)
+        p.standardOutput = try FileHandle(forWritingTo: out)
+        p.standardError = try FileHandle(forWritingTo: err)
+        let start = Date()
+        try p.run()
+        while p.isRunning, Date().timeIntervalSince(start) < timeout { usleep(10_000) }
+        if p.isRunning { p.terminate(); p.waitUntilExit(); XCTFail("swiftnas \(arguments) did not finish in \(timeout) s") }
+        p.waitUntilExit()
+        return Outcome(status: p.terminationStatus,
+                       stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+                       stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "",
+                       seconds: Date().timeIntervalSince(start))
+    }
+
+    /// The command fails cleanly: exit 1 or 64, not by a signal, within `seconds`, with an error
+    /// line that mentions `mentions`.
+    func assertRefused(_ arguments: [String], mentions: String, environment: [String: String] = [:], seconds: Double = 5,
+                       file: StaticString = #filePath, line: UInt = #line) throws {
+        let o = try swiftnas(arguments, environment: environment)
+        XCTAssertTrue(o.status == 1 || o.status == 64, "exit \(o.status) for \(arguments): \(o.stderr.suffix(400))", file: file, line: line)
+        XCTAssertTrue(o.stderr.contains("Error:"), "no error line for \(arguments)", file: file, line: line)
+        XCTAssertTrue(o.stderr.contains(mentions), "\(arguments): '\(o.stderr.suffix(400))' does not mention '\(mentions)'", file: file, line: line)
+        XCTAssertFalse(o.stderr.contains("Fatal error"), "\(arguments) trapped", file: file, line: line)
+        XCTAssertLessThan(o.seconds, seconds, "\(arguments) took \(o.seconds) s", file: file, line: line)
+    }
+
+    func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+
+    func write(_ text: String, _ name: String) throws -> String {
+        try text.write(toFile: path(name), atomically: true, encoding: .utf8)
+        return path(name)
+    }
+
+    /// A small valid CSV image set: 40 rows of 16 pixels (4×4) and a label 0…3 last.
+    func tinyCSV(_ name: String = "tiny.csv", rows: Int = 40, label: (Int) -> String = { String($0 % 4) }) throws -> String {
+        let lines = (0..<rows).map { i in ((0..<16).map { j in String((i * 7 + j * 3) % 17) } + [label(i)]).joined(separator: ",") }
+        return try write(lines.joined(separator: "\n") + "\n", name)
+    }
+
+    func be32(_ v: Int) -> [UInt8] { [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: v >> $0) } }
+
+    /// An IDX folder with `n` training and `m` test images of h×w and the labels given.
+    func idxFolder(_ name: String, train n: Int, test m: Int, h: Int = 4, w: Int = 4, claimed: Int? = nil,
+                   labels: (Int) -> UInt8 = { UInt8($0 % 3) }) throws -> String {
+        let dir = folder.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for (stem, count) in [("train", n), ("t10k", m)] {
+            let images: [UInt8] = [0, 0, 8, 3] + be32(claimed ?? count) + be32(h) + be32(w) + (0..<(count * h * w)).map { UInt8($0 % 251) }
+            let labelBytes: [UInt8] = [0, 0, 8, 1] + be32(count) + (0..<count).map(labels)
+            try Data(images).write(to: dir.appendingPathComponent("\(stem)-images-idx3-ubyte"))
+            try Data(labelBytes).write(to: dir.appendingPathComponent("\(stem)-labels-idx1-ubyte"))
+        }
+        return dir.path
+    }
+
+    // MARK: Data
+
+    func testBadDataFilesAreRefusedNamingTheFile() throws {
+        let huge = try idxFolder("huge", train: 5, test: 5, claimed: 2_000_000_000)
+        try assertRefused(["train", "--data", huge, "--model", "mlp", "--epochs", "1"], mentions: "train-images-idx3-ubyte")
+        let empty = try idxFolder("empty", train: 0, test: 4)
+        try assertRefused(["train", "--data", empty, "--model", "mlp", "--epochs", "1"], mentions: "has no images")
+        let bothEmpty = try idxFolder("bothempty", train: 0, test: 0)
+        try assertRefused(["train", "--data", bothEmpty, "--model", "mlp", "--epochs", "1"], mentions: "has no images")
+        try assertRefused(["search", "--strategy", "naswot", "--data", empty, "--samples", "2"], mentions: "has no images")
+        let headerOnly = try write("label,a,b,c,d\n", "header.csv")
+        try assertRefused(["train", "--data", headerOnly, "--model", "mlp"], mentions: "no rows")
+        let bigLabel = try tinyCSV("biglabel.csv") { $0 == 3 ? "2000000000" : String($0 % 4) }
+        try assertRefused(["train", "--data", bigLabel, "--model", "mlp"], mentions: "row 4")
+        let maxLabel = try tinyCSV("maxlabel.csv") { $0 == 5 ? String(Int.max) : String($0 % 4) }
+        try assertRefused(["train", "--data", maxLabel, "--model", "mlp"], mentions: "row 6")
+        let line = try write((0..<30).map { i in ((0..<40).map { _ in "1" } + [String(i % 2)]).joined(separator: ",") }.joined(separator: "\n"), "line.csv")
+        try assertRefused(["train", "--data", line, "--model", "cnn"], mentions: "4×4")
+        let stray = try idxFolder("stray", train: 30, test: 10) { $0 == 7 ? 255 : UInt8($0 % 3) }
+        try assertRefused(["train", "--data", stray, "--model", "mlp"], mentions: "labels are not class indices")
+        let nan = try tinyCSV("nan.csv")
+        var text = try String(contentsOfFile: nan, encoding: .utf8)
+        text = text.replacingOccurrences(of: "\n3,", with: "\nnan,")
+        try text.write(toFile: nan, atomically: true, encoding: .utf8)
+        try assertRefused(["train", "--data", nan, "--model", "mlp", "--test-fraction", "0.5"], mentions: "non-finite pixel")
+        // Test images of another size than the training images.
+        let mixed = try idxFolder("mixed", train: 10, test: 4)
+        let other: [UInt8] = [0, 0, 8, 3] + be32(4) + be32(5) + be32(5) + [UInt8](repeating: 1, count: 100)
+        try Data(other).write(to: URL(fileURLWithPath: mixed).appendingPathComponent("t10k-images-idx3-ubyte"))
+        try assertRefused(["train", "--data", mixed, "--model", "mlp"], mentions: "5×5×1")
+    }
+
+    // MARK: Flags
+
+    func testFlagsOutOfRangeAreRefusedNamingTheFlag() throws {
+        let data = try tinyCSV()
+        let cases: [([String], String)] = [
+            (["--batch-size", "0"], "--batch-size"), (["--batch-size=-3"], "--batch-size"),
+            (["--test-fraction", "1"], "--test-fraction"), (["--test-fraction", "nan"], "--test-fraction"),
+            (["--test-fraction=-1"], "--test-fraction"), (["--epochs=-1"], "--epochs"), (["--epochs", "0"], "--epochs"),
+            (["--lr=-1"], "--lr"), (["--label-smoothing", "2"], "--label-smoothing"), (["--clip=-1"], "--clip"),
+            (["--cutout=-2"], "--cutout"), (["--crop-padding=-1"], "--crop-padding"), (["--warmup-epochs=-1"], "--warmup-epochs"),
+            (["--train-limit=-5"], "--train-limit"), (["--threads", "0"], "--threads"),
+            (["--space", "nb201", "--arch", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "--channels", "0"], "--channels"),
+            (["--space", "nb201", "--arch", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "--cells=-1"], "--cells"),
+        ]
+        for (flags, flag) in cases {
+            try assertRefused(["train", "--data", data, "--model", "mlp"] + flags, mentions: flag)
+        }
+        try assertRefused(["train", "--data", data, "--model", "mlp"], mentions: "SWIFTNAS_THREADS", environment: ["SWIFTNAS_THREADS": "abc"])
+        try assertRefused(["search", "--strategy", "rea", "--budget-cost", "nan"], mentions: "--budget-cost")
+        try assertRefused(["search", "--strategy", "rea", "--budget", "0"], mentions: "--budget")
+        try assertRefused(["search", "--strategy", "rea", "--budget-seconds=-1"], mentions: "--budget-seconds")
+        try assertRefused(["search", "--strategy", "naswot", "--samples", "0"], mentions: "--samples")
+        try assertRefused(["search", "--strategy", "rea", "--objective", "accuracy"], mentions: "unknown metric 'accuracy'")
+        try assertRefused(["search", "--strategy", "rea", "--param", "population"], mentions: "key=value")
+    }
+
+    // MARK: Config files and tables
+
+    func testConfigTyposAndBadBudgetsAreRefused() throws {
+        let typo = try write("stratgy: bananas\nbudget: 20\n", "typo.yaml")
+        try assertRefused(["search", "--config", typo], mentions: "unknown key 'stratgy'")
+        let zero = try write("strategy: rea\nbudget: 0\n", "zero.yaml")
+        try assertRefused(["search", "--config", zero], mentions: "budget queries must be at least 1")
+        let negative = try write("strategy: rea\nbudget: {cost: -5}\n", "neg.yaml")
+        try assertRefused(["search", "--config", negative], mentions: "budget cost")
+        let budgetTypo = try write("strategy: rea\nbudget: {queries: 5, secnds: 3}\n", "btypo.yaml")
+        try assertRefused(["search", "--config", budgetTypo], mentions: "unknown budget key 'secnds'")
+        let notYAML = try write("strategy: [rea\n", "bad.yaml")
+        try assertRefused(["search", "--config", notYAML], mentions: "bad.yaml")
+    }
+
+    func testBadTablesGetShortErrors() throws {
+        let header = "arch_index,op_codes,nats_unique_str,nats_c10_test_200,nats_c100_test_200,nats_in16_test_200,nb201_c10_test_200,"
+            + "nb201_c10valid_valid_200,nb201_c10valid_test_200,nb201_c10_test_12,nb201_c10valid_valid_12,nb201_c100_test_12,"
+            + "nb201_c100_valid_12,nb201_in16_test_12,nb201_in16_valid_12,params_m,naswot_score_v1\n"
+        let inf = try write(header + "0,000000,#,inf" + String(repeating: ",1", count: 13) + "\n", "inf.csv")
+        try assertRefused(["search", "--strategy", "rea", "--benchmark", inf], mentions: "not a finite number")
+        let garbage = try write(String(repeating: "garbage", count: 20_000), "garbage.csv")
+        let o = try swiftnas(["search", "--strategy", "rea", "--benchmark", garbage])
+        XCTAssertEqual(o.status, 1)
+        XCTAssertLessThan(o.stderr.count, 400, o.stderr)
+        XCTAssertTrue(o.stderr.contains("garbage.csv"))
+    }
+
+    // MARK: Checkpoints
+
+    /// Trains one epoch on tiny data, then resumes from tampered copies of the checkpoint.
+    func testTamperedCheckpointsAreRefused() throws {
+        let data = try tinyCSV()
+        let out = path("run")
+        let first = try swiftnas(["train", "--data", data, "--model", "mlp", "--epochs", "2", "--out", out, "--optimizer", "adam"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let checkpoint = URL(fileURLWithPath: out).appendingPathComponent("checkpoint.safetensors")
+        let (tensors, metadata) = try Safetensors.read(checkpoint)
+        func resumeWith(_ t: [String: Tensor], _ m: [String: String], mentions: String, data other: String? = nil) throws {
+            try Safetensors.write(t, metadata: m, to: checkpoint)
+            try assertRefused(["train", "--data", other ?? data, "--model", "mlp", "--epochs", "2", "--out", out, "--resume"], mentions: mentions)
+        }
+        var m = metadata
+        m["epochs_done"] = "999"
+        try resumeWith(tensors, m, mentions: "epochs_done is 999")
+        m["epochs_done"] = "-3"
+        try resumeWith(tensors, m, mentions: "epochs_done is -3")
+        var t = tensors
+        t["optimizer.step"] = Tensor(shape: [1], data: [.infinity])
+        try resumeWith(t, metadata, mentions: "'step' is inf")
+        try resumeWith(tensors, metadata, mentions: "other data", data: try tinyCSV("other.csv", rows: 44))
+        // A tensor whose shape overflows when multiplied, written by hand.
+        var header = Array("{\"model.x\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,16]}}".utf8)
+        while header.count % 8 != 0 { header.append(0x20) }
+        var bytes = [UInt8](repeating: 0, count: 8)
+        for i in 0..<8 { bytes[i] = UInt8(truncatingIfNeeded: header.count >> (8 * i)) }
+        try Data(bytes + header + [UInt8](repeating: 0, count: 16)).write(to: checkpoint)
+        try assertRefused(["train", "--data", data, "--model", "mlp", "--epochs", "2", "--out", out, "--resume"], mentions: "larger than the file")
+    }
+
+    /// A run killed between its checkpoint and its log line leaves a log that `--resume` repairs:
+    /// one line per epoch, in order.
+    func testResumeRewritesTheLogFromTheCheckpoint() throws {
+        let data = try tinyCSV()
+        let out = path("log-run")
+        XCTAssertEqual(try swiftnas(["train", "--data", data, "--model", "mlp", "--epochs", "2", "--out", out]).status, 0)
+        let log = URL(fileURLWithPath: out).appendingPathComponent("log.jsonl")
+        let good = try String(contentsOf: log, encoding: .utf8)
+        // Simulate a kill after the checkpoint of epoch 2 but before its log line, plus a stray duplicate.
+        let lines = good.split(separator: "\n")
+        try (String(lines[0]) + "\n" + String(lines[0]) + "\n").write(to: log, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try swiftnas(["train", "--data", data, "--model", "mlp", "--epochs", "2", "--out", out, "--resume"]).status, 0)
+        let repaired = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(repaired.count, 2)
+        XCTAssertEqual(repaired.map { $0.contains("\"epoch\":1") }, [true, false])
+        XCTAssertEqual(repaired.map { $0.contains("\"epoch\":2") }, [false, true])
+    }
+
+    // MARK: Stores
+
+    func testForeignAndBusyStoresAreRefusedAndExportIsReadOnly() throws {
+        // A SQLite file that is not a store: refused, and its bytes are unchanged.
+        let foreign = path("foreign.sqlite")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('create table notes(x)'); c.commit()", foreign]
+        try p.run(); p.waitUntilExit()
+        let before = try Data(contentsOf: URL(fileURLWithPath: foreign))
+        try assertRefused(["search", "--strategy", "rea", "--budget", "3", "--store", foreign], mentions: "not a SwiftNAS trial store")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: foreign)), before)
+        let text = try write("hello", "text.sqlite")
+        try assertRefused(["search", "--strategy", "rea", "--budget", "3", "--store", text], mentions: "not a SwiftNAS trial store")
+        try assertRefused(["trials", "--store", foreign], mentions: "not a SwiftNAS trial store")
+
+        // A finished store exported from a read-only file: works and writes nothing.
+        let store = path("run.sqlite")
+        XCTAssertEqual(try swiftnas(["search", "--strategy", "rea", "--budget", "5", "--store", store, "--quiet"]).status, 0)
+        try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: store)
+        let stamp = try FileManager.default.attributesOfItem(atPath: store)[.modificationDate] as? Date
+        let export = try swiftnas(["trials", "--store", store, "--format", "csv"])
+        XCTAssertEqual(export.status, 0, export.stderr)
+        XCTAssertEqual(export.stdout.split(separator: "\n").count, 6)
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: store)[.modificationDate] as? Date, stamp)
+    }
+
+    func testASecondSearchOnARunningStoreIsRefusedAtOnce() throws {
+        let store = path("busy.sqlite")
+        let first = Process()
+        first.executableURL = URL(fileURLWithPath: Self.binary)
+        first.arguments = ["search", "--strategy", "rea", "--budget-seconds", "4", "--budget", "1000000", "--store", store, "--quiet"]
+        first.standardOutput = FileHandle.nullDevice
+        first.standardError = FileHandle.nullDevice
+        try first.run()
+        defer { if first.isRunning { first.terminate() }; first.waitUntilExit() }
+        let deadline = Date().addingTimeInterval(10)
+        while !FileManager.default.fileExists(atPath: store + ".lock"), Date() < deadline { usleep(20_000) }
+        usleep(300_000)
+        try assertRefused(["search", "--strategy", "rea", "--budget-seconds", "4", "--budget", "1000000", "--store", store],
+                          mentions: "in use by another search (process \(first.processIdentifier)")
+        // SIGTERM stops the first at a trial boundary with a message, and the store resumes.
+        first.terminate()
+        first.waitUntilExit()
+        XCTAssertEqual(first.terminationStatus, 128 + 15)
+        let resumed = try swiftnas(["search", "--strategy", "rea", "--budget-seconds", "4", "--budget", "1000000", "--store", store, "--quiet"],
+                                   timeout: 60)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains("resumed from the store") && !resumed.stdout.contains("(0 resumed"), resumed.stdout)
+    }
+
+    func testTamperedStoredArchitectureIsRefused() throws {
+        let store = path("tamper.sqlite")
+        XCTAssertEqual(try swiftnas(["search", "--strategy", "rea", "--budget", "5", "--store", store, "--quiet"]).status, 0)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"update trials set architecture='|zero~0|' where number=2\"); c.commit()", store]
+        try p.run(); p.waitUntilExit()
+        try assertRefused(["search", "--strategy", "rea", "--budget", "5", "--store", store], mentions: "trial 2")
+    }
+}
