@@ -39,7 +39,8 @@ while [ "$start" -lt "$CASES" ]; do
     else
         crashes=$(( crashes + 1 )); kind=crash
     fi
-    echo "$kind at case $failed (seed $SEED, exit $rc): $(tail -c 300 "$work/err" | tr '\n' ' ')"
+    why=$(grep -m1 -E "Fatal error|runtime failure" "$work/err"; grep -m1 -E "at .*/Sources/" "$work/err")
+    echo "$kind at case $failed (seed $SEED, exit $rc): $(echo "$why" | tr -s ' ' | tr '\n' ' ' | cut -c1-400)"
     done_cases=$(( done_cases + failed - start + 1 ))
     start=$(( failed + 1 ))
 done

@@ -9,7 +9,7 @@
 #   - weight sharing: DARTS on an NB201 supernet at a small setting; the derived cell and its
 #     table accuracy must match.
 #
-#   bash bench/kill_resume.sh                  # SEED=0 ROUNDS=... (kill points from $SEED)
+#   bash bench/kill_resume.sh                  # SEED=0; REA_RUNS, BANANAS_RUNS, TRAIN_RUNS, WS_RUNS
 #   SEED=5 FMNIST=/path/to/fashion-mnist bash bench/kill_resume.sh
 #
 # Last line: kills=<k> runs=<r> lost_trials=<l> mismatches=<m>
@@ -103,9 +103,9 @@ weight_sharing() {  # repeats
     echo "weight sharing: uninterrupted ${ms} ms"
 }
 
-table_search rea rea 300 ${REA_RUNS:-3}
-table_search bananas bananas 100 ${BANANAS_RUNS:-3}
-training ${TRAIN_RUNS:-2}
-weight_sharing ${WS_RUNS:-2}
+table_search rea rea 300 ${REA_RUNS:-15}
+table_search bananas bananas 100 ${BANANAS_RUNS:-15}
+training ${TRAIN_RUNS:-6}
+weight_sharing ${WS_RUNS:-6}
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "kills=$kills runs=$runs lost_trials=$lost mismatches=$mismatches"

@@ -8,15 +8,15 @@
 #   nao_mean_test_at_100=<a> ctnas_mean_test_at_100=<b> nago_pareto_points=<n>
 #
 # Usage: bench/learned_search.sh [path/to/nasbench201.csv] [path/to/fashion-mnist]
-# Defaults: $SWIFTNAS_NB201 or ../shared/data/nasbench201/nasbench201.csv, and
+# Defaults: $SWIFTNAS_NB201 or the NAS-Bench-201 table that ships with SwiftNAS, and
 # $SWIFTNAS_FMNIST or ../shared/data/fashion-mnist (then /usr/share/datasets/fashion-mnist).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TABLE="${1:-${SWIFTNAS_NB201:-../shared/data/nasbench201/nasbench201.csv}}"
+TABLE="${1:-${SWIFTNAS_NB201:-}}"   # empty: the table that ships with SwiftNAS
 FMNIST="${2:-${SWIFTNAS_FMNIST:-../shared/data/fashion-mnist}}"
 [ -d "$FMNIST" ] || FMNIST=/usr/share/datasets/fashion-mnist
-if [ ! -f "$TABLE" ]; then echo "NAS-Bench-201 table not found at $TABLE (pass its path or set SWIFTNAS_NB201)" >&2; exit 1; fi
+if [ -n "$TABLE" ] && [ ! -f "$TABLE" ]; then echo "NAS-Bench-201 table not found at $TABLE (pass its path or set SWIFTNAS_NB201)" >&2; exit 1; fi
 if [ ! -d "$FMNIST" ]; then echo "Fashion-MNIST not found at $FMNIST (pass its path or set SWIFTNAS_FMNIST)" >&2; exit 1; fi
 
 SCRATCH="${SWIFTNAS_SCRATCH:-.build}"

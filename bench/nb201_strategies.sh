@@ -6,13 +6,13 @@
 #   rea_mean_test_at_100=<x> best_mean_test_at_100=<y> best_median_queries_to_optimum=<z>
 #
 # Usage: bench/nb201_strategies.sh [path/to/nasbench201.csv] [extra bench-strategies flags]
-# The table path defaults to $SWIFTNAS_NB201, then ../shared/data/nasbench201/nasbench201.csv.
+# The table path defaults to $SWIFTNAS_NB201, then the table that ships with SwiftNAS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TABLE="${1:-${SWIFTNAS_NB201:-../shared/data/nasbench201/nasbench201.csv}}"
+TABLE="${1:-${SWIFTNAS_NB201:-}}"
 shift || true
-if [ ! -f "$TABLE" ]; then
+if [ -n "$TABLE" ] && [ ! -f "$TABLE" ]; then
     echo "NAS-Bench-201 table not found at $TABLE (pass its path or set SWIFTNAS_NB201)" >&2
     exit 1
 fi

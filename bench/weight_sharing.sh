@@ -8,9 +8,9 @@
 # SEEDS (default "0 1 2"), METHODS, SCRATCH (build folder), EXTRA (more --param key=value flags).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DATA=${DATA:-/work/shared/data/fashion-mnist}
+DATA=${DATA:-../shared/data/fashion-mnist}
 [ -d "$DATA" ] || DATA=/usr/share/datasets/fashion-mnist
-TABLE=${TABLE:-${SWIFTNAS_NB201:-/work/shared/data/nasbench201/nasbench201.csv}}
+TABLE=${TABLE:-${SWIFTNAS_NB201:-}}   # empty: the table that ships with SwiftNAS
 SEEDS=${SEEDS:-"0 1 2"}
 METHODS=${METHODS:-"darts fewshot-darts spos fewshot-spos rlnas mdenas dnal"}
 SCRATCH=${SCRATCH:-.build-ws}

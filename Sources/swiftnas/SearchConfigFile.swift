@@ -69,15 +69,19 @@ struct SearchConfigFile: Decodable, Equatable {
         do { parsed = try YAMLDecoder().decode(SearchConfigFile.self, from: text) } catch {
             throw ValidationError("config file \(path): \(String("\(error)".prefix(300)))")
         }
-        // A misspelt key would otherwise be ignored and its default used without a word.
-        let keys = ((try? Yams.load(yaml: text)) as? [String: Any])?.keys.sorted() ?? []
-        if let unknown = keys.first(where: { !knownKeys.contains($0) }) {
-            throw ValidationError("config file \(path): unknown key '\(unknown.prefix(40))'; known keys: \(knownKeys.joined(separator: ", "))")
+        // A misspelt key would otherwise be ignored and its default used without a word. (The
+        // node tree is read rather than Yams' `load`, which traps on keys that are not scalars.)
+        func check(_ mapping: Node.Mapping?, known: [String], what: String) throws {
+            for key in Array(mapping?.keys ?? Node.Mapping([]).keys) {
+                guard let name = key.string, known.contains(name) else {
+                    throw ValidationError("config file \(path): unknown \(what) '\((key.string ?? "a non-text key").prefix(40))'; "
+                                          + "known: \(known.joined(separator: ", "))")
+                }
+            }
         }
-        if let budget = (try? Yams.load(yaml: text) as? [String: Any])?["budget"] as? [String: Any],
-           let unknown = budget.keys.sorted().first(where: { !["queries", "seconds", "cost"].contains($0) }) {
-            throw ValidationError("config file \(path): unknown budget key '\(unknown.prefix(40))'; known: queries, seconds, cost")
-        }
+        let root = (try? Yams.compose(yaml: text)) ?? nil
+        try check(root?.mapping, known: knownKeys, what: "key")
+        try check(root?.mapping?["budget"]?.mapping, known: ["queries", "seconds", "cost"], what: "budget key")
         return parsed
     }
 

@@ -158,6 +158,8 @@ final class BadInputTests: XCTestCase {
         try assertRefused(["search", "--config", negative], mentions: "budget cost")
         let budgetTypo = try write("strategy: rea\nbudget: {queries: 5, secnds: 3}\n", "btypo.yaml")
         try assertRefused(["search", "--config", budgetTypo], mentions: "unknown budget key 'secnds'")
+        let oddKey = try write("strategy: rea\n? [a, b]\n: 3\nbudget: 5\n", "oddkey.yaml")
+        try assertRefused(["search", "--config", oddKey], mentions: "oddkey.yaml")
         let notYAML = try write("strategy: [rea\n", "bad.yaml")
         try assertRefused(["search", "--config", notYAML], mentions: "bad.yaml")
     }
