@@ -44,6 +44,18 @@ func checkNB201Input(_ d: Dataset, _ path: String) throws {
     }
 }
 
+/// Creates the output folder a flag names, with an error that names the flag.
+func makeOutputFolder(_ path: String, flag: String) throws {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+        guard isDirectory.boolValue else { throw ValidationError("\(flag) \(path) is a file, not a folder") }
+        return
+    }
+    do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+        throw ValidationError("\(flag) \(path): cannot create the folder (\((error as NSError).localizedDescription))")
+    }
+}
+
 /// Flag checks shared by the commands: each (flag, value, minimum).
 func validateCounts(_ checks: [(String, Int, Int)]) throws {
     for (flag, value, minimum) in checks where value < minimum {

@@ -45,7 +45,7 @@ struct NAGOCommand: ParsableCommand {
         let trainSet = train.normalized(mean: stats.mean, std: stats.std)
         let testSet = test.normalized(mean: stats.mean, std: stats.std)
 
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try makeOutputFolder(out, flag: "--out")
         let statePath = out + "/state.json"
         var optimiser: NAGOBayesianOptimisation
         if resume, FileManager.default.fileExists(atPath: statePath) {

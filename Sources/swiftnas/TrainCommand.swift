@@ -110,7 +110,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("unknown search space '\(other)'; available: nb201")
         }
         let outDir = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
+        try makeOutputFolder(out, flag: "--out")
         let checkpoint = outDir.appendingPathComponent("checkpoint.safetensors")
         let log = outDir.appendingPathComponent("log.jsonl")
         if !resume { try? FileManager.default.removeItem(at: log) }

@@ -139,6 +139,9 @@ final class BadInputTests: XCTestCase {
             try assertRefused(["train", "--data", data, "--model", "mlp"] + flags, mentions: flag)
         }
         try assertRefused(["train", "--data", data, "--model", "mlp"], mentions: "SWIFTNAS_THREADS", environment: ["SWIFTNAS_THREADS": "abc"])
+        try assertRefused(["train", "--data", data, "--model", "mlp", "--out", data], mentions: "--out \(data) is a file")
+        try assertRefused(["train", "--data", folder.path, "--model", "mlp"], mentions: "file not found in the data folder")
+        try assertRefused(["search", "--strategy", "rea", "--benchmark", folder.path], mentions: "cannot read NAS-Bench-201 table")
         try assertRefused(["search", "--strategy", "rea", "--budget-cost", "nan"], mentions: "--budget-cost")
         try assertRefused(["search", "--strategy", "rea", "--budget", "0"], mentions: "--budget")
         try assertRefused(["search", "--strategy", "rea", "--budget-seconds=-1"], mentions: "--budget-seconds")

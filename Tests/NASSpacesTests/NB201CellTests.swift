@@ -5,6 +5,15 @@ import NASBench
 import NASTensor
 
 final class NB201CellTests: XCTestCase {
+    /// Only the exact digit NAS-Bench-201 writes is an input index: `~00`, `~+0` and `~ 0` are refused.
+    func testInputIndexMustBeWrittenExactly() {
+        for bad in ["|none~00|+|none~0|none~1|+|none~0|none~1|none~2|", "|none~+0|+|none~0|none~1|+|none~0|none~1|none~2|",
+                    "|none~0|+|none~0|none~01|+|none~0|none~1|none~2|"] {
+            XCTAssertThrowsError(try NB201Cell(parsing: bad), bad)
+        }
+        XCTAssertNoThrow(try NB201Cell(parsing: "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"))
+    }
+
     let optimum = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 
     func testParseAndDescribeTheOptimum() throws {
