@@ -71,17 +71,20 @@ table_search() {  # name strategy budget repeats
     echo "$name: uninterrupted ${ms} ms"
 }
 
+# A training log without its timing fields, which differ between runs.
+log_without_timings() {
+    python3 -c 'import json,sys; [print(json.dumps({k: v for k, v in json.loads(l).items() if k not in ("seconds", "images_per_second")}, sort_keys=True)) for l in open(sys.argv[1])]' "$1"
+}
+
 training() {  # repeats
     local repeats=$1
     local args=(train --data "$FMNIST" --model mlp --epochs 4 --train-limit 3000 --seed "$SEED" --batch-size 64)
     local ms; ms=$(time_ms "$BIN" "${args[@]}" --out "$work/train-ref")
-    python3 -c 'import json,sys; [print(json.dumps({k: v for k, v in json.loads(l).items() if k not in ("seconds", "images_per_second")}, sort_keys=True)) for l in open(sys.argv[1])]' \
-        "$work/train-ref/log.jsonl" > "$work/train-ref.txt"
+    log_without_timings "$work/train-ref/log.jsonl" > "$work/train-ref.txt"
     for r in $(seq 1 "$repeats"); do
         local out="$work/train-$r" before=$kills
         run_until_done $((ms + 50)) "$BIN" "${args[@]}" --out "$out" --resume || mismatches=$((mismatches + 1))
-        python3 -c 'import json,sys; [print(json.dumps({k: v for k, v in json.loads(l).items() if k not in ("seconds", "images_per_second")}, sort_keys=True)) for l in open(sys.argv[1])]' \
-            "$out/log.jsonl" > "$work/train-$r.txt"
+        log_without_timings "$out/log.jsonl" > "$work/train-$r.txt"
         cmp -s "$work/train-ref.txt" "$work/train-$r.txt" || { mismatches=$((mismatches + 1)); echo "  training run $r differs"; }
         echo "  training run $r: $((kills - before)) kills"
     done

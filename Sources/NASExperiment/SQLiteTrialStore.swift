@@ -79,6 +79,11 @@ public final class SQLiteTrialStore: TrialStore {
                 );
                 """)
         }
+        // Each trial row carries a checksum of its contents, so a row edited outside SwiftNAS is
+        // refused on resume instead of steering the search with numbers it never measured.
+        migrator.registerMigration("v2-checksums") { db in
+            try db.execute(sql: "ALTER TABLE trials ADD COLUMN checksum TEXT")
+        }
         do { try migrator.migrate(pool) } catch {
             throw TrialStoreError.corrupt(store: path, reason: "not a SwiftNAS trial store (\(error))")
         }
@@ -126,7 +131,7 @@ public final class SQLiteTrialStore: TrialStore {
                 try db.execute(sql: "INSERT INTO experiment (id, configuration, created_at) VALUES (1, ?, ?)",
                                arguments: [json, Date().timeIntervalSince1970])
             }
-            let trials = try Self.fetchTrials(db)
+            let trials = try Self.fetchTrials(db, store: self.path)
             let state = try Data.fetchOne(db, sql: "SELECT state FROM strategy_state WHERE id = 1")
             return StoredExperiment(trials: trials, strategyState: state)
         }
@@ -136,8 +141,8 @@ public final class SQLiteTrialStore: TrialStore {
         try pool.write { db in
             try db.execute(sql: """
                 INSERT INTO trials (number, architecture, fidelity, role, status, objective, cost, metrics,
-                                    asked_at, told_at, ask_seconds, evaluate_seconds, tell_seconds)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                    asked_at, told_at, ask_seconds, evaluate_seconds, tell_seconds, checksum)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: StatementArguments(Self.arguments(trial)))
             try Self.saveState(db, strategyState, trial: trial.number, phase: "ask")
         }
@@ -147,7 +152,8 @@ public final class SQLiteTrialStore: TrialStore {
         try pool.write { db in
             try db.execute(sql: """
                 UPDATE trials SET architecture = ?, fidelity = ?, role = ?, status = ?, objective = ?, cost = ?,
-                    metrics = ?, asked_at = ?, told_at = ?, ask_seconds = ?, evaluate_seconds = ?, tell_seconds = ?
+                    metrics = ?, asked_at = ?, told_at = ?, ask_seconds = ?, evaluate_seconds = ?, tell_seconds = ?,
+                    checksum = ?
                 WHERE number = ?
                 """, arguments: StatementArguments(Array(Self.arguments(trial).dropFirst())) + [trial.number])
             guard db.changesCount == 1 else {
@@ -163,7 +169,10 @@ public final class SQLiteTrialStore: TrialStore {
         return try decodeConfiguration(json)
     }
 
-    public func trials() throws -> [TrialRecord] { try pool.read { db in try Self.fetchTrials(db) } }
+    public func trials() throws -> [TrialRecord] {
+        let path = self.path
+        return try pool.read { db in try Self.fetchTrials(db, store: path) }
+    }
 
     // MARK: - Rows
 
@@ -179,28 +188,64 @@ public final class SQLiteTrialStore: TrialStore {
                        arguments: [trial, phase, state])
     }
 
-    private static func arguments(_ t: TrialRecord) -> [(any DatabaseValueConvertible)?] {
+    private static func metricsText(_ metrics: [String: Double]) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let metrics = String(decoding: (try? encoder.encode(t.metrics)) ?? Data("{}".utf8), as: UTF8.self)
-        return [t.number, t.architecture, t.fidelity, t.role.rawValue, t.status.rawValue, t.objective, t.cost, metrics,
-                t.askedAt.timeIntervalSince1970, t.toldAt?.timeIntervalSince1970, t.askSeconds, t.evaluateSeconds,
-                t.tellSeconds]
+        return String(decoding: (try? encoder.encode(metrics)) ?? Data("{}".utf8), as: UTF8.self)
     }
 
-    private static func fetchTrials(_ db: Database) throws -> [TrialRecord] {
-        try Row.fetchAll(db, sql: "SELECT * FROM trials ORDER BY number").map { row in
-            let metricsJSON: String = row["metrics"]
-            let metrics = try JSONDecoder().decode([String: Double].self, from: Data(metricsJSON.utf8))
-            let told: Double? = row["told_at"]
-            return TrialRecord(
-                number: row["number"], architecture: row["architecture"], fidelity: row["fidelity"],
-                role: TrialRole(rawValue: row["role"]) ?? .search,
-                status: TrialStatus(rawValue: row["status"]) ?? .asked,
-                objective: row["objective"], cost: row["cost"], metrics: metrics,
-                askedAt: Date(timeIntervalSince1970: row["asked_at"]),
-                toldAt: told.map(Date.init(timeIntervalSince1970:)),
-                askSeconds: row["ask_seconds"], evaluateSeconds: row["evaluate_seconds"], tellSeconds: row["tell_seconds"])
+    /// FNV-1a over the fields that steer a search (timings excluded).
+    private static func checksum(number: Int, architecture: String, fidelity: Int?, role: String, status: String,
+                                 objective: Double?, cost: Double?, metrics: String) -> String {
+        let text = "\(number)|\(architecture)|\(fidelity.map(String.init) ?? "-")|\(role)|\(status)|"
+            + "\(objective.map { String($0.bitPattern) } ?? "-")|\(cost.map { String($0.bitPattern) } ?? "-")|\(metrics)"
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return String(h, radix: 16)
+    }
+
+    private static func arguments(_ t: TrialRecord) -> [(any DatabaseValueConvertible)?] {
+        let metrics = metricsText(t.metrics)
+        let sum = checksum(number: t.number, architecture: t.architecture, fidelity: t.fidelity, role: t.role.rawValue,
+                           status: t.status.rawValue, objective: t.objective, cost: t.cost, metrics: metrics)
+        return [t.number, t.architecture, t.fidelity, t.role.rawValue, t.status.rawValue, t.objective, t.cost, metrics,
+                t.askedAt.timeIntervalSince1970, t.toldAt?.timeIntervalSince1970, t.askSeconds, t.evaluateSeconds,
+                t.tellSeconds, sum]
+    }
+
+    /// Reads the trials, refusing rows of the wrong type or whose checksum does not match.
+    private static func fetchTrials(_ db: Database, store: String) throws -> [TrialRecord] {
+        try Row.fetchAll(db, sql: "SELECT * FROM trials ORDER BY number").enumerated().map { index, row in
+            func bad(_ reason: String) -> TrialStoreError { .corrupt(store: store, reason: "trial row \(index): \(reason)") }
+            do {
+                let number: Int = try row.decode(forColumn: "number")
+                let architecture: String = try row.decode(forColumn: "architecture")
+                let fidelity: Int? = try row.decode(forColumn: "fidelity")
+                let roleText: String = try row.decode(forColumn: "role"), statusText: String = try row.decode(forColumn: "status")
+                let objective: Double? = try row.decode(forColumn: "objective"), cost: Double? = try row.decode(forColumn: "cost")
+                let metricsJSON: String = try row.decode(forColumn: "metrics")
+                guard number == index, let role = TrialRole(rawValue: roleText), let status = TrialStatus(rawValue: statusText) else {
+                    throw bad("number, role or status is not one SwiftNAS writes")
+                }
+                if let stored: String = try row.decode(forColumn: "checksum"),
+                   stored != checksum(number: number, architecture: architecture, fidelity: fidelity, role: roleText,
+                                      status: statusText, objective: objective, cost: cost, metrics: metricsJSON) {
+                    throw bad("it was changed outside SwiftNAS (its checksum does not match)")
+                }
+                let metrics = try JSONDecoder().decode([String: Double].self, from: Data(metricsJSON.utf8))
+                let told: Double? = try row.decode(forColumn: "told_at")
+                return TrialRecord(
+                    number: number, architecture: architecture, fidelity: fidelity, role: role, status: status,
+                    objective: objective, cost: cost, metrics: metrics,
+                    askedAt: Date(timeIntervalSince1970: try row.decode(forColumn: "asked_at")),
+                    toldAt: told.map(Date.init(timeIntervalSince1970:)),
+                    askSeconds: try row.decode(forColumn: "ask_seconds"), evaluateSeconds: try row.decode(forColumn: "evaluate_seconds"),
+                    tellSeconds: try row.decode(forColumn: "tell_seconds"))
+            } catch let e as TrialStoreError {
+                throw e
+            } catch {
+                throw bad(String("\(error)".prefix(200)))
+            }
         }
     }
 }

@@ -62,6 +62,16 @@ final class BadInputTests: XCTestCase {
 
     func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
 
+    /// Runs SQL on a database file with Python's sqlite3, as a user editing a store by hand would.
+    func sqlite(_ sql: String, on file: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()", file, sql]
+        try p.run()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, sql)
+    }
+
     func write(_ text: String, _ name: String) throws -> String {
         try text.write(toFile: path(name), atomically: true, encoding: .utf8)
         return path(name)
@@ -153,18 +163,17 @@ final class BadInputTests: XCTestCase {
     // MARK: Config files and tables
 
     func testConfigTyposAndBadBudgetsAreRefused() throws {
-        let typo = try write("stratgy: bananas\nbudget: 20\n", "typo.yaml")
-        try assertRefused(["search", "--config", typo], mentions: "unknown key 'stratgy'")
-        let zero = try write("strategy: rea\nbudget: 0\n", "zero.yaml")
-        try assertRefused(["search", "--config", zero], mentions: "budget queries must be at least 1")
-        let negative = try write("strategy: rea\nbudget: {cost: -5}\n", "neg.yaml")
-        try assertRefused(["search", "--config", negative], mentions: "budget cost")
-        let budgetTypo = try write("strategy: rea\nbudget: {queries: 5, secnds: 3}\n", "btypo.yaml")
-        try assertRefused(["search", "--config", budgetTypo], mentions: "unknown budget key 'secnds'")
-        let oddKey = try write("strategy: rea\n? [a, b]\n: 3\nbudget: 5\n", "oddkey.yaml")
-        try assertRefused(["search", "--config", oddKey], mentions: "oddkey.yaml")
-        let notYAML = try write("strategy: [rea\n", "bad.yaml")
-        try assertRefused(["search", "--config", notYAML], mentions: "bad.yaml")
+        let cases: [(yaml: String, mentions: String)] = [
+            ("stratgy: bananas\nbudget: 20\n", "unknown key 'stratgy'"),
+            ("strategy: rea\nbudget: 0\n", "budget queries must be at least 1"),
+            ("strategy: rea\nbudget: {cost: -5}\n", "budget cost"),
+            ("strategy: rea\nbudget: {queries: 5, secnds: 3}\n", "unknown budget key 'secnds'"),
+            ("strategy: rea\n? [a, b]\n: 3\nbudget: 5\n", "config-4.yaml"),
+            ("strategy: [rea\n", "config-5.yaml"),
+        ]
+        for (i, c) in cases.enumerated() {
+            try assertRefused(["search", "--config", try write(c.yaml, "config-\(i).yaml")], mentions: c.mentions)
+        }
     }
 
     func testBadTablesGetShortErrors() throws {
@@ -235,10 +244,7 @@ final class BadInputTests: XCTestCase {
     func testForeignAndBusyStoresAreRefusedAndExportIsReadOnly() throws {
         // A SQLite file that is not a store: refused, and its bytes are unchanged.
         let foreign = path("foreign.sqlite")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('create table notes(x)'); c.commit()", foreign]
-        try p.run(); p.waitUntilExit()
+        try sqlite("create table notes(x)", on: foreign)
         let before = try Data(contentsOf: URL(fileURLWithPath: foreign))
         try assertRefused(["search", "--strategy", "rea", "--budget", "3", "--store", foreign], mentions: "not a SwiftNAS trial store")
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: foreign)), before)
@@ -284,10 +290,15 @@ final class BadInputTests: XCTestCase {
     func testTamperedStoredArchitectureIsRefused() throws {
         let store = path("tamper.sqlite")
         XCTAssertEqual(try swiftnas(["search", "--strategy", "rea", "--budget", "5", "--store", store, "--quiet"]).status, 0)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"update trials set architecture='|zero~0|' where number=2\"); c.commit()", store]
-        try p.run(); p.waitUntilExit()
-        try assertRefused(["search", "--strategy", "rea", "--budget", "5", "--store", store], mentions: "trial 2")
+        try sqlite("update trials set architecture='|zero~0|' where number=2", on: store)
+        try assertRefused(["search", "--strategy", "rea", "--budget", "5", "--store", store], mentions: "trial row 2")
+        // A valid but different architecture, or a changed objective, is caught by the row's checksum.
+        for change in ["architecture='|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|'",
+                       "objective=99.9"] {
+            let copy = path("tamper-\(change.count).sqlite")
+            XCTAssertEqual(try swiftnas(["search", "--strategy", "rea", "--budget", "5", "--store", copy, "--quiet"]).status, 0)
+            try sqlite("update trials set \(change) where number=3", on: copy)
+            try assertRefused(["search", "--strategy", "rea", "--budget", "5", "--store", copy], mentions: "changed outside SwiftNAS")
+        }
     }
 }
