@@ -2,8 +2,9 @@
 import PackageDescription
 
 // Layers (arrows point down only):
-//   swiftnas (CLI) → NASExperiment → NASStrategies / NASEstimators / NASSpaces / NASBench
-//   → NASData → NASNN → NASTensor → (COpenBLAS, CKernels)
+//   swiftnas (CLI) → NASExperiment, NASWeightSharing → NASStrategies → NASEstimators
+//   → NASBench → NASSpaces → NASNN → NASTensor → (COpenBLAS, CKernels);
+//   NASData (readers, gzip, data checks) sits on NASTensor and serves NASBench and above.
 let package = Package(
     name: "SwiftNAS",
     platforms: [.macOS(.v14)],
