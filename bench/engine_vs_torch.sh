@@ -6,9 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS=${THREADS:-2}
+source bench/load.sh
 swift build -c release --product swiftnas >/dev/null
+load_before "SwiftNAS"
 ours=$(.build/release/swiftnas bench-step --threads "$THREADS" --steps 30 --warmup 5)
+load_after "SwiftNAS"
+load_before "PyTorch"
 theirs=$(python3 bench/torch_step.py --threads "$THREADS" --steps 30 --warmup 5)
+load_after "PyTorch"
 echo "swiftnas: $ours"
 echo "pytorch:  $theirs"
 s=$(sed -E 's/.*swiftnas_step_ms=([0-9.]+).*/\1/' <<<"$ours")

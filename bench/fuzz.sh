@@ -19,7 +19,8 @@ swift build -c release --product swiftnas >/dev/null 2>&1 || { swift build -c re
 BIN=.build/release/swiftnas
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+source bench/load.sh
+load_before "fuzzing"
 start=0 crashes=0 hangs=0 done_cases=0
 t0=$(date +%s)
 while [ "$start" -lt "$CASES" ]; do
@@ -44,5 +45,6 @@ while [ "$start" -lt "$CASES" ]; do
     done_cases=$(( done_cases + failed - start + 1 ))
     start=$(( failed + 1 ))
 done
-echo "seconds: $(( $(date +%s) - t0 )); load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "seconds: $(( $(date +%s) - t0 ))"
+load_after "fuzzing"
 echo "fuzz_cases=$done_cases crashes=$crashes hangs=$hangs"

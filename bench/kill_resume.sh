@@ -22,7 +22,8 @@ swift build -c release --product swiftnas >/dev/null 2>&1 || { swift build -c re
 BIN=$PWD/.build/release/swiftnas
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+source bench/load.sh
+load_before "the kill-and-resume runs"
 kills=0 runs=0 lost=0 mismatches=0
 
 # Runs "$@" (with STORE/OUT placeholders already filled) until it exits 0, killing it with
@@ -110,5 +111,5 @@ table_search rea rea 300 ${REA_RUNS:-15}
 table_search bananas bananas 100 ${BANANAS_RUNS:-15}
 training ${TRAIN_RUNS:-6}
 weight_sharing ${WS_RUNS:-6}
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+load_after "the kill-and-resume runs"
 echo "kills=$kills runs=$runs lost_trials=$lost mismatches=$mismatches"

@@ -26,13 +26,18 @@ BIN="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/swiftna
 # One search per core; each search's engine ops single-threaded (the two never share cores).
 STRAT_OUT="$(mktemp)"
 trap 'rm -f "$STRAT_OUT"' EXIT
-SWIFTNAS_THREADS=1 "$BIN" bench-strategies --benchmark "$TABLE" --seeds 100 --budgets 100,300 --strategies nao,ctnas \
-    | tee "$STRAT_OUT" | grep -v '_at_100='
+source bench/load.sh
+load_before "NAO and CTNAS"
+SWIFTNAS_THREADS=1 "$BIN" bench-strategies --benchmark "$TABLE" --seeds "${SEEDS:-100}" --seed-offset "${SEED_OFFSET:-0}" \
+    --budgets 100,300 --strategies nao,ctnas | tee "$STRAT_OUT" | grep -v '_at_100='
+load_after "NAO and CTNAS"
 
 echo
 OUT=runs/learned_search/nago
 rm -rf "$OUT"
-"$BIN" nago --data "$FMNIST" --out "$OUT" --minutes "${NAGO_MINUTES:-12}" --seed 0 | tee -a "$STRAT_OUT" | grep -v '^nago_pareto_points='
+load_before "NAGO"
+"$BIN" nago --data "$FMNIST" --out "$OUT" --minutes "${NAGO_MINUTES:-12}" --seed "${SEED_OFFSET:-0}" | tee -a "$STRAT_OUT" | grep -v '^nago_pareto_points='
+load_after "NAGO"
 
 mean_at_100() { awk -F'|' -v s="$1" '$2 ~ "^ *"s" *$" { split($3, a, " "); print a[1] }' "$STRAT_OUT"; }
 POINTS="$(sed -n 's/^nago_pareto_points=//p' "$STRAT_OUT")"

@@ -8,8 +8,13 @@ cd "$(dirname "$0")/.."
 SCRATCH=${SCRATCH:-.build-ws}
 ARGS=${ARGS:---channels 8 --cells 1 --size 16 --batch 64 --steps 30 --warmup 5}
 swift build -c release --scratch-path "$SCRATCH" --product swiftnas >/dev/null
+source bench/load.sh
+load_before "SwiftNAS"
 swift_line=$("$SCRATCH"/release/swiftnas bench-supernet-step $ARGS --threads 2)
+load_after "SwiftNAS"
+load_before "PyTorch"
 torch_line=$(python3 bench/supernet_step_torch.py $ARGS --threads 2)
+load_after "PyTorch"
 echo "$swift_line"
 echo "$torch_line"
 field() { grep -o " $1=[0-9.]*" <<<"$2" | head -1 | cut -d= -f2; }

@@ -15,7 +15,9 @@ SEEDS=${SEEDS:-"0 1 2"}
 METHODS=${METHODS:-"darts fewshot-darts spos fewshot-spos rlnas mdenas dnal"}
 SCRATCH=${SCRATCH:-.build-ws}
 EXTRA=${EXTRA:-}
+source bench/load.sh
 swift build -c release --scratch-path "$SCRATCH" --product swiftnas >/dev/null
+load_before "the weight-sharing runs"
 BIN="$SCRATCH/release/swiftnas"
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
@@ -31,5 +33,6 @@ for m in $METHODS; do
     echo "$m $acc" >> "$OUT/results"
   done
 done
+load_after "the weight-sharing runs"
 awk '{ key = $1; gsub("-", "_", key); sum[key] += $2; n[key]++; if (!(key in seen)) { order[++k] = key; seen[key] = 1 } }
      END { for (i = 1; i <= k; i++) { printf "%s%s=%.2f", (i > 1 ? " " : ""), order[i], sum[order[i]] / n[order[i]] } printf "\n" }' "$OUT/results"

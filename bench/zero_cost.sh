@@ -10,5 +10,9 @@ cd "$(dirname "$0")/.."
 TABLE=${SWIFTNAS_NB201:-}   # empty: the table that ships with SwiftNAS
 DATA=${FASHION_MNIST:-../shared/data/fashion-mnist}
 [ -d "$DATA" ] || DATA=/usr/share/datasets/fashion-mnist
+source bench/load.sh
 swift build -c release --product swiftnas >/dev/null
-.build/release/swiftnas bench-zero-cost --benchmark "$TABLE" --data "$DATA" --archs "${ARCHS:-1000}" --seed 0
+load_before "the zero-cost bench"
+out=$(.build/release/swiftnas bench-zero-cost --benchmark "$TABLE" --data "$DATA" --archs "${ARCHS:-1000}" --seed "${SEED:-0}")
+load_after "the zero-cost bench"
+echo "$out"

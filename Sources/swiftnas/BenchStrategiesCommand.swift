@@ -23,12 +23,19 @@ struct BenchStrategiesCommand: ParsableCommand {
         shouldDisplay: false)
 
     @Option(help: "Path of the NAS-Bench-201 table.") var benchmark: String?
-    @Option(help: "Number of seeds (0..<n).") var seeds = 100
+    @Option(help: "Number of seeds (offset..<offset+n).") var seeds = 100
+    @Option(name: .customLong("seed-offset"), help: "First seed; tuning runs use 1000 and up, reports 0 and up.")
+    var seedOffset: UInt64 = 0
     @Option(help: "Comma-separated budgets in queries.") var budgets = "50,100,300"
     @Option(help: "Comma-separated strategies.") var strategies = StrategyCatalog.names.joined(separator: ",")
     @Option(help: "Objective metric.") var objective = "nb201_c10valid_valid_12"
     @Option(help: "Reported metric.") var report = "nats_c10_test_200"
     @Option(help: "Worker threads (one search per thread).") var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    func validate() throws {
+        try validateCounts([("--seeds", seeds, 1)])
+        try validateThreads(threads)
+    }
 
     struct SeedResult: Sendable {
         var reportAtBudget: [Double]
@@ -65,7 +72,7 @@ struct BenchStrategiesCommand: ParsableCommand {
         let optimum = table.best(by: reportColumn).value
         let fullCost = Double(estimator.fidelities.map(\.epochs).max() ?? 1)
 
-        emit("NAS-Bench-201 strategies: \(seeds) seeds, budgets \(budgetList.map(String.init).joined(separator: "/")) queries, "
+        emit("NAS-Bench-201 strategies: \(seeds) seeds from \(seedOffset), budgets \(budgetList.map(String.init).joined(separator: "/")) queries, "
               + "objective \(objective), reported \(report) (optimum \(String(format: "%.2f", optimum)))")
         emit("Hyperband/BOHB: budget B = cost of B trainings of \(Int(fullCost)) epochs; others: B queries.")
         emit("")
@@ -86,7 +93,7 @@ struct BenchStrategiesCommand: ParsableCommand {
             DispatchQueue.concurrentPerform(iterations: max(1, min(threads, seeds))) { _ in
                 while let seed = nextSeed.take(below: seeds) {
                     do {
-                        results.set(seed, try runSeed(name: name, seed: UInt64(seed), estimator: estimator,
+                        results.set(seed, try runSeed(name: name, seed: seedOffset &+ UInt64(seed), estimator: estimator,
                                                       budgets: budgetList, maxBudget: maxBudget, multiFidelity: multiFidelity,
                                                       fullCost: fullCost, optimum: optimum))
                     } catch { failure.record(error) }
