@@ -19,6 +19,10 @@ public struct SupernetData: Sendable {
     /// The first `config.trainImages` images of `train`, resized to `config.imageSize`,
     /// normalised with their own statistics and split 50/50 with the run's seed.
     public init(train: Dataset, config: WeightSharingConfig, seed: UInt64) throws {
+        // Resizing pools or pads both sides alike: only square images fit.
+        guard train.height == train.width, train.height >= 1 else {
+            throw WeightSharingError.badConfig("the supernet takes square images; these are \(train.height)×\(train.width)")
+        }
         var d = train.prefix(config.trainImages)
         if d.height != config.imageSize {
             if config.imageSize < d.height { d = Self.averagePooled(d) }

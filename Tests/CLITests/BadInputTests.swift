@@ -117,6 +117,8 @@ final class BadInputTests: XCTestCase {
         try assertRefused(["train", "--data", maxLabel, "--model", "mlp"], mentions: "row 6")
         let line = try write((0..<30).map { i in ((0..<40).map { _ in "1" } + [String(i % 2)]).joined(separator: ",") }.joined(separator: "\n"), "line.csv")
         try assertRefused(["train", "--data", line, "--model", "cnn"], mentions: "4×4")
+        try assertRefused(["search", "--strategy", "darts", "--data", line], mentions: "square images")
+        try assertRefused(["search", "--strategy", "naswot", "--data", line, "--samples", "2"], mentions: "at most 32×32")
         let stray = try idxFolder("stray", train: 30, test: 10) { $0 == 7 ? 255 : UInt8($0 % 3) }
         try assertRefused(["train", "--data", stray, "--model", "mlp"], mentions: "labels are not class indices")
         let nan = try tinyCSV("nan.csv")
