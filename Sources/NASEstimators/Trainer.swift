@@ -262,14 +262,13 @@ public final class Trainer {
 
     /// Sizes, shapes and a checksum of the training and test sets.
     private static func fingerprint(train: Dataset, test: Dataset) -> String {
-        func sum(_ d: Dataset) -> UInt64 {
-            var h: UInt64 = 1469598103934665603
-            for v in d.images { h = (h ^ UInt64(v.bitPattern)) &* 1099511628211 }
-            for l in d.labels { h = (h ^ UInt64(truncatingIfNeeded: l)) &* 1099511628211 }
-            return h
+        func sum(_ d: Dataset) -> String {
+            var c = Checksum()
+            for v in d.images { c.mix(UInt64(v.bitPattern)) }
+            for l in d.labels { c.mix(UInt64(truncatingIfNeeded: l)) }
+            return c.hex
         }
-        return "train \(train.count)×\(train.imageShape) #\(String(sum(train), radix: 16)), "
-            + "test \(test.count)×\(test.imageShape) #\(String(sum(test), radix: 16))"
+        return "train \(train.count)×\(train.imageShape) #\(sum(train)), test \(test.count)×\(test.imageShape) #\(sum(test))"
     }
 
     private static func logLine(_ record: EpochRecord) throws -> Data {

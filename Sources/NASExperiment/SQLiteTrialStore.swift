@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import NASStrategies
+import NASTensor
 
 /// The embedded default trial store: one SQLite file, written through GRDB in WAL mode.
 ///
@@ -194,14 +195,14 @@ public final class SQLiteTrialStore: TrialStore {
         return String(decoding: (try? encoder.encode(metrics)) ?? Data("{}".utf8), as: UTF8.self)
     }
 
-    /// FNV-1a over the fields that steer a search (timings excluded).
+    /// A checksum of the fields that steer a search (timings excluded).
     private static func checksum(number: Int, architecture: String, fidelity: Int?, role: String, status: String,
                                  objective: Double?, cost: Double?, metrics: String) -> String {
         let text = "\(number)|\(architecture)|\(fidelity.map(String.init) ?? "-")|\(role)|\(status)|"
             + "\(objective.map { String($0.bitPattern) } ?? "-")|\(cost.map { String($0.bitPattern) } ?? "-")|\(metrics)"
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return String(h, radix: 16)
+        var c = Checksum()
+        c.mix(text)
+        return c.hex
     }
 
     private static func arguments(_ t: TrialRecord) -> [(any DatabaseValueConvertible)?] {
