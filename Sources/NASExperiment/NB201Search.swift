@@ -35,6 +35,14 @@ public enum SearchRequestError: Error, CustomStringConvertible, Equatable {
 
 /// Assembles NAS-Bench-201 experiments: the space, the tabular estimator and a strategy.
 public enum NB201Search {
+    /// The request's objective and report must be columns of the table.
+    public static func checkMetrics(_ request: SearchRequest) throws {
+        let known = NB201Column.allCases.map(\.rawValue)
+        for metric in [request.objective, request.report] where !known.contains(metric) {
+            throw SearchRequestError.unknownMetric(metric, known: known)
+        }
+    }
+
     /// The configuration stored for `request`, and a fresh strategy to run it.
     public static func prepare(_ request: SearchRequest, estimator: NB201TabularEstimator) throws
         -> (configuration: ExperimentConfiguration, strategy: any Strategy<NB201SearchSpace>) {
@@ -46,8 +54,7 @@ public enum NB201Search {
             && objective.fidelity != nil && !known.contains(objective.metric(at: f)) {
             throw SearchRequestError.unknownMetric(objective.metric(at: f), known: known)
         }
-        guard known.contains(request.objective) else { throw SearchRequestError.unknownMetric(request.objective, known: known) }
-        guard known.contains(request.report) else { throw SearchRequestError.unknownMetric(request.report, known: known) }
+        try checkMetrics(request)
         let (strategy, resolved) = try StrategyCatalog.make(request.strategy, overrides: request.hyperparameters,
                                                             space: NB201SearchSpace(), seed: request.seed,
                                                             fidelities: estimator.fidelities)

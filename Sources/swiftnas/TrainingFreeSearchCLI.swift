@@ -30,7 +30,7 @@ enum TrainingFreeSearchCLI {
         try checkNB201Input(fullTrain, dataPath)
         let (batch, labels) = proxyBatch(fullTrain, size: 128, seed: request.seed)
         // The chosen cell is also graded by the NAS-Bench-201 table (CIFAR-10 figures, for reference).
-        let table: NB201Table? = try NB201Table.load(explicit: benchmark)
+        let table = try NB201Table.load(explicit: benchmark)
         let network = NB201NetworkConfig(channels: o.channels, cellsPerStage: o.cells, inputChannels: fullTrain.channels,
                                          classes: max(fullTrain.classCount, fullTest.classCount))
         var trainer: NB201TrainingEstimator? = nil
@@ -62,14 +62,14 @@ enum TrainingFreeSearchCLI {
         print(report(summary, table: table))
     }
 
-    static func report(_ s: ExperimentSummary, table: NB201Table?) -> String {
+    static func report(_ s: ExperimentSummary, table: NB201Table) -> String {
         let c = s.configuration
         var lines = ["search: \(c.space) × \(c.strategy) × \(c.estimator), seed \(c.seed)",
                      String(format: "trials: %d (%d resumed from the store), %.2f s", s.queries, s.resumedTrials, s.seconds)]
         guard let chosen = s.finalTrial else { return lines.joined(separator: "\n") }
         lines.append("chosen: \(chosen.architecture)")
         var facts = [String(format: "%@ %.3f", c.objective, chosen.metrics[c.objective] ?? .nan)]
-        if let cell = try? NB201Cell(parsing: chosen.architecture), let table {
+        if let cell = try? NB201Cell(parsing: chosen.architecture) {
             facts.append("arch index \(table.index(of: cell))")
             for m in ["nats_c10_test_200", "nats_c100_test_200", "nats_in16_test_200"] {
                 if let v = chosen.metrics[m] { facts.append(String(format: "%@ %.2f", m, v)) }

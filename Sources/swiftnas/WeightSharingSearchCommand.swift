@@ -23,10 +23,7 @@ enum WeightSharingSearchCLI {
         let estimator = NB201TabularEstimator(table: table)
         // Everything the user can get wrong is checked before the supernet trains: the metrics,
         // and a store that is busy, foreign, or holds another experiment.
-        let known = NB201Column.allCases.map(\.rawValue)
-        for metric in [request.objective, request.report] where !known.contains(metric) {
-            throw SearchRequestError.unknownMetric(metric, known: known)
-        }
+        try NB201Search.checkMetrics(request)
         let configuration = ExperimentConfiguration(
             space: request.space, strategy: method.rawValue, hyperparameters: try config.strings(), seed: request.seed,
             objective: request.objective, report: request.report, estimator: estimator.name, budget: Budget(queries: 1))
