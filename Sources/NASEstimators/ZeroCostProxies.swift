@@ -12,8 +12,10 @@ public enum ZeroCostProxy: String, CaseIterable, Codable, Sendable {
     /// NASWOT arXiv v1: −Σ(log(λ+k) + 1/(λ+k)), k = 1e−5, over the eigenvalues λ of the correlation
     /// matrix of the per-image input Jacobians of the summed logits.
     case jacobCov = "jacob_cov"
-    /// Σ over conv/linear weights of |θ ⊙ ∂R/∂θ|, R the summed output of the network with absolute
-    /// weights, no batch norm, on an all-ones input (Tanaka et al. 2020).
+    /// ln(1 + S), S = Σ over conv/linear weights of |θ ⊙ ∂R/∂θ|, R the summed output of the network
+    /// with absolute weights, no batch norm, on an all-ones input (Tanaka et al. 2020). S reaches
+    /// 10^49 on NB201 networks, beyond float32, so it is computed in log space; ln(1 + S) is NASLib's
+    /// ln S for every network with flow (S ≫ 1) and 0 for a cell with no input–output path.
     case synflow
     /// Σ |θ ⊙ ∂L/∂θ| (connection sensitivity, Lee et al. 2019) for the cross-entropy L.
     case snip
@@ -113,18 +115,35 @@ public struct ZeroCostScorer {
         return -eigen.reduce(0) { $0 + Foundation.log($1 + k) + 1 / ($1 + k) }
     }
 
+    /// Synflow in log space. With absolute weights and an all-ones input every activation is
+    /// non-negative, so every ReLU passes its input and R is linear in each block's output: the
+    /// stem's and every block's output are divided by their maximum m_k (a constant, not
+    /// differentiated), which scales R and every ∂R/∂θ by Π 1/m_k. The float32 pass then stays near
+    /// 1 and ln S = ln S′ + Σ ln m_k, with S′ summed in float64.
     func synflow(_ net: NB201Network) -> Double {
         for (_, m) in net.namedModules() { (m as? BatchNorm)?.isBypassed = true }
         for p in net.parameters() { for i in 0..<p.count { p[flat: i] = Swift.abs(p[flat: i]) } }
+        var logScale = 0.0
+        net.blockOutputTransform = { h in
+            let m = withoutGrad { h.array.max() ?? 0 }
+            guard m > 0, m.isFinite else { return h }
+            logScale += Foundation.log(Double(m))
+            return h * Tensor(scalar: 1 / m)
+        }
+        defer { net.blockOutputTransform = nil }
         let ones = Tensor(repeating: 1, shape: [1] + Array(batch.shape.dropFirst()))
         net(ones).sum().backward()
         // Weights off every input-output path get no gradient and contribute nothing.
-        return weightLayers(net).reduce(0) { total, w in
+        let scaled = weightLayers(net).reduce(0.0) { total, w in
             guard let g = w.grad else { return total }
             var s = 0.0
-            for i in 0..<w.count { s += Double(Swift.abs(w[flat: i] * g[flat: i])) }
+            for i in 0..<w.count { s += Swift.abs(Double(w[flat: i]) * Double(g[flat: i])) }
             return total + s
         }
+        guard scaled > 0 else { return 0 }
+        let logS = Foundation.log(scaled) + logScale
+        // ln(1 + S) without forming S: exact to double precision either way.
+        return logS > 40 ? logS : Foundation.log1p(Foundation.exp(logS))
     }
 
     func lossProxies(_ net: NB201Network) -> [ZeroCostProxy: Double] {

@@ -129,6 +129,10 @@ public final class NB201Network: Module, Layer {
     public let classifier: Linear
     /// Called on every ReLU input and convolution output during a forward pass (zero-cost proxies).
     public var observer: Observer?
+    /// Applied to the stem's output and to every block's output. Every input–output path runs
+    /// through each of these points, so scaling them by constants scales the output (and every
+    /// weight's gradient) by their product: synflow uses it to stay within float32's range.
+    public var blockOutputTransform: ((Tensor) -> Tensor)?
 
     public init(cell: NB201Cell, config: NB201NetworkConfig = NB201NetworkConfig(), seed: UInt64) {
         var rng = SeededGenerator(seed: seed)
@@ -146,9 +150,11 @@ public final class NB201Network: Module, Layer {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         var h = stemBN(stem(x))
+        if let t = blockOutputTransform { h = t(h) }
         for block in blocks {
             if let cellModule = block as? NB201CellModule { h = cellModule(h, observer: observer) }
             else { h = (block as! ResidualReduction)(h, observer: observer) }
+            if let t = blockOutputTransform { h = t(h) }
         }
         h = lastBN(h)
         observer?(.reluInput, h)

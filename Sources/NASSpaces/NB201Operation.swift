@@ -24,4 +24,8 @@ public enum NB201Operation: Int, CaseIterable, Codable, Sendable, CustomStringCo
     }
 
     public var description: String { token }
+
+    /// `nor_conv_1x1` and `nor_conv_3x3` carry weights; `none`, `skip_connect` and
+    /// `avg_pool_3x3` do not (the ops a collapsed DARTS cell is made of).
+    public var hasParameters: Bool { self == .conv1x1 || self == .conv3x3 }
 }

@@ -170,11 +170,34 @@ public enum DARTS {
         return (0..<NB201Cell.edgeCount).map { e in Double((0..<5).map { w[flat: e * 5 + $0] }.max()!) }.reduce(0, +) / 6
     }
 
+    /// The health probe of a DARTS-trained supernet: its argmax cell, α restored on rollback.
+    static func healthProbe(_ st: SupernetState) -> HealthProbe {
+        HealthProbe(net: st.net, architecture: st.alpha) { discretize(st.alpha, mask: st.net.edgeMask) }
+    }
+
+    /// One DARTS search per restart (restart 0 is the plain run, stage "main"; restart r > 0
+    /// has its own initialisation and batch order); with several, the derived cell with the
+    /// best recalibrated accuracy on the architecture half wins, as in few-shot NAS.
     static func search(_ s: WeightSharingSearch, secondOrder: Bool) throws -> (NB201Cell, Double, String) {
-        let st = s.state("main")
-        try s.runStage("main", epochs: s.config.epochs) { e in
-            trainEpoch(s, st, stage: "main", epoch: e, epochs: s.config.epochs, peak: s.config.weightLearningRate, secondOrder: secondOrder)
+        var candidates: [(cell: NB201Cell, state: SupernetState)] = []
+        for r in 0..<s.config.restarts {
+            let stage = r == 0 ? "main" : "restart\(r)"
+            let st = r == 0 ? s.state(stage) : s.state(stage, initSeed: s.seed &+ UInt64(r) &* 0x9E37_79B9)
+            try s.runStage(stage, epochs: s.config.epochs, health: healthProbe(st)) { e in
+                trainEpoch(s, st, stage: stage, epoch: e, epochs: s.config.epochs, peak: s.config.weightLearningRate, secondOrder: secondOrder)
+            }
+            candidates.append((discretize(st.alpha, mask: st.net.edgeMask), st))
         }
-        return (discretize(st.alpha, mask: st.net.edgeMask), confidence(st), "mean max softmax(α)")
+        guard candidates.count > 1 else {
+            return (candidates[0].cell, confidence(candidates[0].state), "mean max softmax(α)")
+        }
+        let calibration = s.calibrationBatches(), evaluation = s.evaluationSet()
+        var best: (cell: NB201Cell, accuracy: Double)? = nil
+        for (r, c) in candidates.enumerated() {
+            let accuracy = PathEvaluation.score(c.state.net, cell: c.cell, calibration: calibration, data: evaluation)
+            s.log?("restart \(r): \(c.cell) accuracy \(String(format: "%.4f", accuracy))")
+            if best == nil || accuracy > best!.accuracy { best = (c.cell, accuracy) }
+        }
+        return (best!.cell, best!.accuracy, "restart's supernet accuracy on the architecture half")
     }
 }

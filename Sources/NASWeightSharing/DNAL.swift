@@ -48,10 +48,9 @@ public enum DNAL {
         let st = s.state("main")
         st.net.edgeMask = edgeMask
         let c = s.config
-        var lastBeta = c.betaInitial
-        try s.runStage("main", epochs: c.epochs) { epoch in
+        let probe = HealthProbe(net: st.net, architecture: st.alpha) { Discretize.argmax(st.alpha.array, mask: st.net.edgeMask) }
+        try s.runStage("main", epochs: c.epochs, health: probe) { epoch in
             let b = beta(epoch: epoch, of: c.epochs, initial: c.betaInitial, final: c.betaFinal)
-            lastBeta = b
             st.weightOptimizer.learningRate = s.weightLearningRate(epoch: epoch, of: c.epochs, peak: c.weightLearningRate)
             let (wb, ab) = s.batches(stage: "main", epoch: epoch)
             var lossSum: Float = 0, seen = 0
@@ -70,7 +69,7 @@ public enum DNAL {
             return String(format: "β %.2f loss %.4f cell %@", b, lossSum / Float(max(seen, 1)),
                           Discretize.argmax(st.alpha.array, mask: st.net.edgeMask).description)
         }
-        lastBeta = beta(epoch: c.epochs - 1, of: c.epochs, initial: c.betaInitial, final: c.betaFinal)
+        let lastBeta = beta(epoch: c.epochs - 1, of: c.epochs, initial: c.betaInitial, final: c.betaFinal)
         let g = withoutGrad { gates(st.alpha, beta: lastBeta, mask: st.net.edgeMask) }
         let cell = Discretize.argmax(st.alpha.array, mask: st.net.edgeMask)
         let onGate = (0..<6).map { Double(g[flat: $0 * 5 + cell[$0].rawValue]) }.reduce(0, +) / 6

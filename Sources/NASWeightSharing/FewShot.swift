@@ -21,7 +21,7 @@ public enum FewShot {
     static func search(_ s: WeightSharingSearch, base: Base) throws -> (NB201Cell, Double, String) {
         let c = s.config
         let main = s.state("main")
-        try s.runStage("main", epochs: c.epochs) { e in
+        try s.runStage("main", epochs: c.epochs, health: base == .darts ? DARTS.healthProbe(main) : nil) { e in
             switch base {
             case .darts: return DARTS.trainEpoch(s, main, stage: "main", epoch: e, epochs: c.epochs, peak: c.weightLearningRate, secondOrder: false)
             case .spos: return SPOS.trainEpoch(s, main, stage: "main", epoch: e, epochs: c.epochs, peak: c.weightLearningRate)
@@ -34,7 +34,7 @@ public enum FewShot {
             let sub = s.state(name)
             if isNew { try sub.copyWeights(from: main) }
             sub.net.edgeMask[c.splitEdge] = (0..<5).map { $0 == k }
-            try s.runStage(name, epochs: c.fewShotEpochs) { e in
+            try s.runStage(name, epochs: c.fewShotEpochs, health: base == .darts ? DARTS.healthProbe(sub) : nil) { e in
                 switch base {
                 case .darts: return DARTS.trainEpoch(s, sub, stage: name, epoch: e, epochs: c.fewShotEpochs, peak: c.weightLearningRate / 2, secondOrder: false)
                 case .spos: return SPOS.trainEpoch(s, sub, stage: name, epoch: e, epochs: c.fewShotEpochs, peak: c.weightLearningRate / 2)

@@ -47,7 +47,8 @@ public enum MdeNAS {
             s.extra["accuracy"] = Tensor(zeros: [6, 5])
         }
         let pT = s.extra["probabilities"]!, hT = s.extra["trained_steps"]!, aT = s.extra["accuracy"]!
-        try s.runStage("main", epochs: s.config.epochs) { epoch in
+        let probe = HealthProbe(net: st.net, architecture: pT) { Discretize.argmax(pT.array, mask: mask) }
+        try s.runStage("main", epochs: s.config.epochs, health: probe) { epoch in
             st.weightOptimizer.learningRate = s.weightLearningRate(epoch: epoch, of: s.config.epochs, peak: s.config.weightLearningRate)
             var rng = s.generator(stage: "main", epoch: epoch)
             let (wb, ab) = s.batches(stage: "main", epoch: epoch)

@@ -25,20 +25,29 @@ public enum SPOS {
         return String(format: "loss %.4f acc %.2f%%", lossSum / Float(max(seen, 1)), 100 * Double(correct) / Double(max(seen, 1)))
     }
 
+    /// One SPOS search per restart (restart 0 is the plain run; restart r > 0 has its own
+    /// initialisation, batch order and evolution); the cell with the best fitness — recalibrated
+    /// accuracy on the architecture half in its own supernet — wins.
     static func search(_ s: WeightSharingSearch) throws -> (NB201Cell, Double, String) {
-        let st = s.state("main")
-        try s.runStage("main", epochs: s.config.epochs) { e in
-            trainEpoch(s, st, stage: "main", epoch: e, epochs: s.config.epochs, peak: s.config.weightLearningRate)
-        }
         let calibration = s.calibrationBatches(), evaluation = s.evaluationSet()
-        var rng = s.generator(stage: "evolution", epoch: 0)
-        let best = Evolution.search(population: s.config.population, generations: s.config.generations,
-                                    parents: s.config.parents, mutationProbability: s.config.mutationProbability,
-                                    mask: st.net.edgeMask, using: &rng) { cell in
-            PathEvaluation.score(st.net, cell: cell, calibration: calibration, data: evaluation)
+        var best: Evolution.Outcome? = nil
+        for r in 0..<s.config.restarts {
+            let stage = r == 0 ? "main" : "restart\(r)"
+            let st = r == 0 ? s.state(stage) : s.state(stage, initSeed: s.seed &+ UInt64(r) &* 0x9E37_79B9)
+            try s.runStage(stage, epochs: s.config.epochs) { e in
+                trainEpoch(s, st, stage: stage, epoch: e, epochs: s.config.epochs, peak: s.config.weightLearningRate)
+            }
+            var rng = s.generator(stage: r == 0 ? "evolution" : "evolution\(r)", epoch: 0)
+            let found = Evolution.search(population: s.config.population, generations: s.config.generations,
+                                         parents: s.config.parents, mutationProbability: s.config.mutationProbability,
+                                         mask: st.net.edgeMask, using: &rng) { cell in
+                PathEvaluation.score(st.net, cell: cell, calibration: calibration, data: evaluation)
+            }
+            s.log?("evolution\(r == 0 ? "" : " of restart \(r)"): \(found.evaluated) candidates scored, best \(found.cell) "
+                   + String(format: "%.4f", found.fitness))
+            if best == nil || found.fitness > best!.fitness { best = found }
         }
-        s.log?("evolution: \(best.evaluated) candidates scored")
-        return (best.cell, best.fitness, "supernet accuracy on the architecture half")
+        return (best!.cell, best!.fitness, "supernet accuracy on the architecture half")
     }
 }
 

@@ -57,6 +57,18 @@ public struct WeightSharingConfig: Codable, Equatable, Sendable {
     public var betaInitial: Float = 1
     public var betaFinal: Float = 50
 
+    // Supernet health check (SupernetHealth): the collapse detector fires when the derived cell
+    // has at least `collapse_share` parameter-free edges while the best validation accuracy of
+    // the derived cells is `collapse_patience` or more epochs old.
+    public var onCollapse: CollapseAction = .warn
+    public var collapseShare: Double = 0.8
+    public var collapsePatience = 4
+
+    /// DARTS and SPOS: independent restarts (own initialisation and batch order, the same data split);
+    /// the restart whose derived cell has the best recalibrated accuracy on the architecture
+    /// half wins — few-shot NAS's selection rule.
+    public var restarts = 1
+
     /// Worker threads (0: all cores).
     public var threads = 0
 
@@ -92,7 +104,13 @@ public struct WeightSharingConfig: Codable, Equatable, Sendable {
                     + object.keys.sorted().joined(separator: ", "))
             }
             let t = text.trimmingCharacters(in: .whitespaces)
-            if let i = Int(t) { object[key] = i } else if let d = Double(t) { object[key] = d } else {
+            if object[key] is String {
+                guard key != "on_collapse" || CollapseAction(rawValue: t) != nil else {
+                    throw WeightSharingError.badConfig("'on_collapse' must be one of "
+                        + CollapseAction.allCases.map(\.rawValue).joined(separator: ", ") + ", got '\(text)'")
+                }
+                object[key] = t
+            } else if let i = Int(t) { object[key] = i } else if let d = Double(t) { object[key] = d } else {
                 throw WeightSharingError.badConfig("'\(key)' needs a number, got '\(text)'")
             }
         }
@@ -129,6 +147,10 @@ public struct WeightSharingConfig: Codable, Equatable, Sendable {
               anglePopulation >= 2, angleGenerations >= 0 else {
             throw WeightSharingError.badConfig("population needs at least 2 members and parents ≤ population")
         }
+        guard collapseShare > 0, collapseShare <= 1, collapsePatience >= 1 else {
+            throw WeightSharingError.badConfig("collapse_share must be in (0, 1] and collapse_patience at least 1")
+        }
+        guard (1...20).contains(restarts) else { throw WeightSharingError.badConfig("restarts must be 1…20") }
         guard betaInitial > 0, betaFinal >= betaInitial else { throw WeightSharingError.badConfig("need 0 < beta_initial ≤ beta_final") }
     }
 }

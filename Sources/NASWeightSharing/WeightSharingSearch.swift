@@ -31,6 +31,13 @@ public struct WeightSharingResult: Sendable, Equatable {
     /// Supernet epochs run in this process (0 when everything came from the checkpoint).
     public var epochsRun: Int
     public var seconds: Double
+    /// The per-epoch health check of every monitored stage (empty for SPOS, few-shot SPOS and RLNAS).
+    public var health: [EpochHealth] = []
+
+    /// The first epoch the collapse detector fired at, as "stage:epoch".
+    public var collapse: String? {
+        health.first { $0.collapse }.map { "\($0.stage):\($0.epoch)" }
+    }
 }
 
 /// Thrown when `stopAfterEpochs` ends a search early (tests simulate a killed process with it).
@@ -80,15 +87,15 @@ public final class WeightSharingSearch {
         }
         log?("\(method.rawValue): \(cell) (\(name) \(String(format: "%.4f", score)))")
         return WeightSharingResult(cell: cell, score: score, scoreName: name, epochsRun: epochsRun,
-                                   seconds: Date().timeIntervalSince(start))
+                                   seconds: Date().timeIntervalSince(start), health: health)
     }
 
     // MARK: Supernets, stages and checkpoints
 
-    /// The supernet named `name`, created from the run's seed (deterministic) when new.
-    func state(_ name: String) -> SupernetState {
+    /// The supernet named `name`, created from `initSeed` (default: the run's seed) when new.
+    func state(_ name: String, initSeed: UInt64? = nil) -> SupernetState {
         if let s = states[name] { return s }
-        let s = freshState()
+        let s = SupernetState(config: config, inputChannels: data.inputChannels, classes: data.classes, seed: initSeed ?? seed)
         states[name] = s
         return s
     }
@@ -102,20 +109,92 @@ public final class WeightSharingSearch {
     func epochsDone(_ stage: String) -> Int { progress[stage, default: 0] }
 
     /// Runs `body(epoch)` for the epochs of `stage` not yet done, checkpointing after each.
-    func runStage(_ stage: String, epochs: Int, _ body: (Int) throws -> String) throws {
+    /// With a `health` probe each epoch also gets the supernet health check (SupernetHealth),
+    /// whose collapse detector may end the stage early (`on_collapse=stop|rollback`).
+    func runStage(_ stage: String, epochs: Int, health: HealthProbe? = nil, _ body: (Int) throws -> String) throws {
         var e = epochsDone(stage)
         while e < epochs {
             if let stop = stopAfterEpochs, epochsRun >= stop { throw SearchInterrupted() }
             // Ctrl-C / SIGTERM stop at an epoch boundary, where the checkpoint is complete.
             try StopRequest.check()
             let t = Date()
-            let message = try body(e)
+            var message = try body(e)
             e += 1
+            let trained = e
+            var warning: String?
+            if let health {
+                let (record, ends) = checkHealth(stage, epoch: e, probe: health)
+                message += String(format: "; derived %@ parameter-free %d/6 validation %.2f%%", record.cell.description,
+                                  Int((record.parameterFreeShare * 6).rounded()), 100 * record.validationAccuracy)
+                if record.collapse { warning = collapseWarning(stage, record) }
+                if ends { e = epochs }
+            }
             progress[stage] = e
             epochsRun += 1
             try save()
-            log?(String(format: "%@ epoch %d/%d: %@ (%.1f s)", stage, e, epochs, message, Date().timeIntervalSince(t)))
+            log?(String(format: "%@ epoch %d/%d: %@ (%.1f s)", stage, trained, epochs, message, Date().timeIntervalSince(t)))
+            if let warning { log?(warning) }
         }
+    }
+
+    /// The health records of every monitored stage so far (restored from the checkpoint too).
+    public var health: [EpochHealth] {
+        extra.keys.filter { $0.hasPrefix("health.") && !$0.hasSuffix(".best") }.sorted().flatMap { key -> [EpochHealth] in
+            let stage = String(key.dropFirst("health.".count))
+            return healthRows(stage).enumerated().compactMap { i, row in
+                // A checkpoint is user input: a row that is not a cell code is left out, not trusted.
+                guard row[0].isFinite, (0..<Float(NB201Cell.spaceSize)).contains(row[0]) else { return nil }
+                let cell = NB201Cell(code: Int(row[0]))
+                return EpochHealth(stage: stage, epoch: i + 1, cell: cell, parameterFreeShare: Double(row[1]),
+                                   validationAccuracy: Double(row[2]), collapse: row[3] != 0)
+            }
+        }
+    }
+
+    /// Rows (cell code, parameter-free share, validation accuracy, fired) of `stage`, one per
+    /// epoch, kept in the checkpoint so a resumed run decides exactly as an uninterrupted one.
+    private func healthRows(_ stage: String) -> [[Float]] {
+        guard let t = extra["health.\(stage)"], t.shape.count == 2, t.shape[1] == 4 else { return [] }
+        let a = t.array
+        return (0..<t.shape[0]).map { Array(a[($0 * 4)..<($0 * 4 + 4)]) }
+    }
+
+    /// Scores the stage's derived cell, records it, runs the detector; true when the stage ends.
+    private func checkHealth(_ stage: String, epoch: Int, probe: HealthProbe) -> (EpochHealth, Bool) {
+        let cell = probe.derive()
+        let share = SupernetHealth.parameterFreeShare(cell)
+        // Stored and compared as Float, so the decision after a resume is the same.
+        let accuracy = Float(SupernetHealth.validationAccuracy(probe.net, cell: cell, calibration: calibrationBatches(),
+                                                               data: evaluationSet()))
+        var rows = healthRows(stage)
+        let accuracies = rows.map { Double($0[2]) } + [Double(accuracy)]
+        let firedBefore = rows.contains { $0[3] != 0 }
+        let fires = !firedBefore && SupernetHealth.fires(accuracies: accuracies, share: share,
+                                                          threshold: config.collapseShare, patience: config.collapsePatience)
+        if accuracy > (rows.map { $0[2] }.max() ?? -1) { extra["health.\(stage).best"] = probe.architecture.copy() }
+        rows.append([Float(cell.code), Float(share), accuracy, fires ? 1 : 0])
+        extra["health.\(stage)"] = Tensor(shape: [rows.count, 4], data: rows.flatMap { $0 })
+        if fires && config.onCollapse == .rollback, let best = extra["health.\(stage).best"] {
+            probe.architecture.assign(best)
+        }
+        let record = EpochHealth(stage: stage, epoch: epoch, cell: cell, parameterFreeShare: share,
+                                 validationAccuracy: Double(accuracy), collapse: fires)
+        return (record, fires && config.onCollapse != .warn)
+    }
+
+    private func collapseWarning(_ stage: String, _ r: EpochHealth) -> String {
+        let rows = healthRows(stage)
+        let best = SupernetHealth.bestEpoch(rows.map { Double($0[2]) }) ?? 0
+        let what: String
+        switch config.onCollapse {
+        case .warn: what = "training goes on (--param on_collapse=stop|rollback ends the stage here)"
+        case .stop: what = "the stage stops here (on_collapse=stop)"
+        case .rollback: what = "the stage stops and its architecture is rolled back to epoch \(best + 1) (on_collapse=rollback)"
+        }
+        return String(format: "warning: supernet collapse suspected in %@ at epoch %d: %d of 6 edges parameter-free, "
+                      + "validation accuracy of the derived cell best at epoch %d (%.2f%%), not improved for %d epochs; %@",
+                      stage, r.epoch, Int((r.parameterFreeShare * 6).rounded()), best + 1, 100 * Double(rows[best][2]),
+                      rows.count - 1 - best, what)
     }
 
     /// Cosine-annealed weight learning rate of epoch `e` of `epochs`, from `peak`.

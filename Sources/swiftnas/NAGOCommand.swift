@@ -16,9 +16,13 @@ struct NAGOCommand: ParsableCommand {
         discussion: """
         Each trial asks the optimiser for generator parameters, samples one network from them, trains it \
         for --epochs on --train-images Fashion-MNIST images (average-pooled to --size × --size), and reports \
-        its accuracy on --test-images held-out test images. The optimiser's state is written to \
-        <out>/state.json after every trial; --resume continues from it. Outputs: <out>/trials.csv, \
-        <out>/pareto.csv and <out>/pareto.svg (accuracy against parameter count, front highlighted).
+        its accuracy on --valid-images validation images carved from the other training images; \
+        the optimiser and the Pareto front see only that validation accuracy. The Fashion-MNIST \
+        test images are used once, at the end: each network on the front is trained again \
+        (deterministically, from its seed) and scored on --test-images of them. The optimiser's \
+        state is written to <out>/state.json after every trial; --resume continues from it. \
+        Outputs: <out>/trials.csv, <out>/pareto.csv (with the front's test accuracy) and \
+        <out>/pareto.svg (validation accuracy against parameter count, front highlighted).
         """)
 
     @Option(help: "Fashion-MNIST IDX folder.") var data: String
@@ -27,7 +31,9 @@ struct NAGOCommand: ParsableCommand {
     @Option(help: "Stop after this many trials in total.") var trials: Int = 1000
     @Option(help: "Seed of the optimiser, the data subset and the networks.") var seed: UInt64 = 0
     @Option(name: .customLong("train-images")) var trainImages = 3000
-    @Option(name: .customLong("test-images")) var testImages = 1000
+    @Option(name: .customLong("valid-images"), help: "Validation images, from the training images not trained on.")
+    var validImages = 1000
+    @Option(name: .customLong("test-images"), help: "Test images the front is reported on.") var testImages = 1000
     @Option(help: "Image side after average pooling (28 or 14).") var size = 14
     @Option(help: "Training epochs per trial.") var epochs = 2
     @Option(name: .customLong("batch-size")) var batchSize = 64
@@ -37,12 +43,22 @@ struct NAGOCommand: ParsableCommand {
 
     func run() throws {
         guard size == 28 || size == 14 else { throw ValidationError("--size must be 28 or 14") }
+        guard trainImages >= 1, validImages >= 1, testImages >= 1 else {
+            throw ValidationError("--train-images, --valid-images and --test-images must be positive")
+        }
         let (fullTrain, fullTest) = try DatasetReader.idxDirectory(data)
+        guard fullTrain.count >= trainImages + validImages else {
+            throw ValidationError("--train-images \(trainImages) + --valid-images \(validImages) exceed the \(fullTrain.count) training images of \(data)")
+        }
         var subsetRNG = SeededGenerator(seed: seed ^ 0xDA7A)
-        let train = Self.pooled(fullTrain.subset(Self.randomSubset(fullTrain.count, trainImages, &subsetRNG)), to: size)
+        // One shuffle of the training images: the first part trains, the next validates.
+        let shuffled = Self.randomSubset(fullTrain.count, fullTrain.count, &subsetRNG, sorted: false)
+        let train = Self.pooled(fullTrain.subset(shuffled.prefix(trainImages).sorted()), to: size)
+        let valid = Self.pooled(fullTrain.subset(shuffled.dropFirst(trainImages).prefix(validImages).sorted()), to: size)
         let test = Self.pooled(fullTest.subset(Self.randomSubset(fullTest.count, testImages, &subsetRNG)), to: size)
         let stats = train.channelStatistics()
         let trainSet = train.normalized(mean: stats.mean, std: stats.std)
+        let validSet = valid.normalized(mean: stats.mean, std: stats.std)
         let testSet = test.normalized(mean: stats.mean, std: stats.std)
 
         try makeOutputFolder(out, flag: "--out")
@@ -56,7 +72,7 @@ struct NAGOCommand: ParsableCommand {
             h.multiObjective = !singleObjective
             optimiser = try NAGOBayesianOptimisation(hyperparameters: h, inputChannels: 1, classes: trainSet.classCount, seed: seed)
         }
-        emit("NAGO on Fashion-MNIST: \(trainSet.count) training / \(testSet.count) test images at \(size)×\(size), "
+        emit("NAGO on Fashion-MNIST: \(trainSet.count) training / \(validSet.count) validation images at \(size)×\(size), "
              + "\(epochs) epochs, batch \(batchSize), Adam lr \(learningRate); budget \(minutes) min or \(trials) trials")
         let start = Date()
         while optimiser.trials.count < trials, Date().timeIntervalSince(start) < minutes * 60 {
@@ -64,45 +80,53 @@ struct NAGOCommand: ParsableCommand {
             let (parameters, networkSeed) = optimiser.ask()
             let description = optimiser.network(parameters, seed: networkSeed)
             let t0 = Date()
-            let accuracy = Self.trainAndTest(description, train: trainSet, test: testSet, epochs: epochs, batchSize: batchSize,
-                                             learningRate: learningRate, seed: networkSeed)
+            let net = Self.trained(description, train: trainSet, epochs: epochs, batchSize: batchSize,
+                                   learningRate: learningRate, seed: networkSeed)
+            let accuracy = Self.accuracy(net, on: validSet)
             try optimiser.tell(accuracy: accuracy)
             try AtomicFile.write(try optimiser.state(), to: URL(fileURLWithPath: statePath))
             guard let t = optimiser.trials.last else { break }
-            emit(String(format: "trial %3d  acc %.2f%%  params %7d  stages %d  cells %d  nodes %d  %.1f s",
+            emit(String(format: "trial %3d  valid %.2f%%  params %7d  stages %d  cells %d  nodes %d  %.1f s",
                         optimiser.trials.count, 100 * accuracy, t.parameterCount, description.top.nodeCount,
                         description.mid.reduce(0) { $0 + $1.nodeCount },
                         description.bottom.reduce(0) { $0 + $1.reduce(0) { $0 + $1.nodeCount } }, Date().timeIntervalSince(t0)))
         }
         let all = optimiser.trials
         let front = NAGOBayesianOptimisation.paretoFront(all)
-        var csv = "trial,accuracy,parameters,pareto," + NAGOParameters.names.joined(separator: ",") + "\n"
+        var csv = "trial,valid_accuracy,parameters,pareto," + NAGOParameters.names.joined(separator: ",") + "\n"
         for (i, t) in all.enumerated() {
             csv += "\(i + 1),\(t.accuracy),\(t.parameterCount),\(front.contains(i) ? 1 : 0),"
                 + t.parameters.values.map { String(format: "%.4f", $0) }.joined(separator: ",") + "\n"
         }
         try AtomicFile.write(csv, to: URL(fileURLWithPath: out + "/trials.csv"))
-        var paretoCSV = "trial,accuracy,parameters\n"
+        var paretoCSV = "trial,valid_accuracy,test_accuracy,parameters\n"
         emit("")
-        emit("Pareto front (accuracy vs parameters), \(front.count) of \(all.count) trials:")
-        emit("| trial | test accuracy | parameters |")
-        emit("|---|---|---|")
+        emit("Pareto front (validation accuracy vs parameters), \(front.count) of \(all.count) trials; "
+             + "each front network trained again and scored once on \(testSet.count) test images:")
+        emit("| trial | validation accuracy | test accuracy | parameters |")
+        emit("|---|---|---|---|")
         for i in front {
-            paretoCSV += "\(i + 1),\(all[i].accuracy),\(all[i].parameterCount)\n"
-            emit(String(format: "| %d | %.2f%% | %d |", i + 1, 100 * all[i].accuracy, all[i].parameterCount))
+            try StopRequest.check()
+            let t = all[i]
+            let net = Self.trained(optimiser.network(t.parameters, seed: t.networkSeed), train: trainSet, epochs: epochs,
+                                   batchSize: batchSize, learningRate: learningRate, seed: t.networkSeed)
+            let testAccuracy = Self.accuracy(net, on: testSet)
+            paretoCSV += "\(i + 1),\(t.accuracy),\(testAccuracy),\(t.parameterCount)\n"
+            emit(String(format: "| %d | %.2f%% | %.2f%% | %d |", i + 1, 100 * t.accuracy, 100 * testAccuracy, t.parameterCount))
         }
         try AtomicFile.write(paretoCSV, to: URL(fileURLWithPath: out + "/pareto.csv"))
         try AtomicFile.write(ParetoPlot.svg(points: all.map { ($0.parameterCount, $0.accuracy) }, front: front,
-                                            title: "NAGO on Fashion-MNIST: accuracy vs parameters"),
+                                            title: "NAGO on Fashion-MNIST: validation accuracy vs parameters"),
                              to: URL(fileURLWithPath: out + "/pareto.svg"))
         emit("wrote \(out)/pareto.svg, pareto.csv, trials.csv")
         emit("nago_pareto_points=\(front.count)")
     }
 
-    static func randomSubset(_ n: Int, _ k: Int, _ rng: inout SeededGenerator) -> [Int] {
+    static func randomSubset(_ n: Int, _ k: Int, _ rng: inout SeededGenerator, sorted: Bool = true) -> [Int] {
         var idx = Array(0..<n)
         for i in 0..<min(k, n) { idx.swapAt(i, i + rng.uniformIndex(below: n - i)) }
-        return Array(idx.prefix(min(k, n))).sorted()
+        let picked = Array(idx.prefix(min(k, n)))
+        return sorted ? picked.sorted() : picked
     }
 
     /// 2×2 average pooling of 28×28 images down to 14×14 (or the images unchanged at 28).
@@ -122,9 +146,9 @@ struct NAGOCommand: ParsableCommand {
     }
 
     /// Trains a freshly initialised network (weights from `seed`) with Adam and cross-entropy and
-    /// returns its test accuracy (batch norm in eval mode).
-    static func trainAndTest(_ d: NAGONetworkDescription, train: Dataset, test: Dataset, epochs: Int, batchSize: Int,
-                             learningRate: Float, seed: UInt64) -> Double {
+    /// returns it; the same description and seed give the same network.
+    static func trained(_ d: NAGONetworkDescription, train: Dataset, epochs: Int, batchSize: Int,
+                        learningRate: Float, seed: UInt64) -> NAGONetwork {
         var rng = SeededGenerator(seed: seed)
         let net = NAGONetwork(d, inputChannels: train.channels, classes: train.classCount, using: &rng)
         let optimizer = Adam(net.parameters(), lr: learningRate)
@@ -143,6 +167,11 @@ struct NAGOCommand: ParsableCommand {
                 optimizer.step()
             }
         }
+        return net
+    }
+
+    /// Accuracy on `test` with batch norm in eval mode.
+    static func accuracy(_ net: NAGONetwork, on test: Dataset) -> Double {
         net.eval()
         var correct = 0
         withoutGrad {
@@ -201,7 +230,7 @@ enum ParetoPlot {
             yt += yStep
         }
         s += "<text x=\"\(w / 2)\" y=\"\(h - 10)\" text-anchor=\"middle\">parameters (log scale)</text>\n"
-        s += String(format: "<text x=\"16\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 16 %.1f)\">test accuracy (%%)</text>\n",
+        s += String(format: "<text x=\"16\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 16 %.1f)\">validation accuracy (%%)</text>\n",
                     h / 2, h / 2)
         for (x, y) in zip(xs, ys) {
             s += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#999\"/>\n", px(x), py(y))

@@ -21,6 +21,7 @@ struct SwiftNAS: ParsableCommand {
         BenchSupernetStepCommand.self,
         NAGOCommand.self,
         FuzzCommand.self,
+        ScoreCommand.self,
     ]
 
     /// Parses and runs the subcommand. Ctrl-C and SIGTERM stop long work at a point where its

@@ -37,13 +37,24 @@ enum WeightSharingSearchCLI {
 
         let search = try WeightSharingSearch(method: method, config: config, seed: request.seed, data: supernetData,
                                              checkpoint: checkpointURL)
-        if !quiet { search.log = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } }
+        // Collapse warnings reach the user even with --quiet.
+        search.log = { line in
+            if !quiet || line.hasPrefix("warning:") { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        }
         if !quiet {
             FileHandle.standardError.write(Data(("\(method.rawValue): \(method.summary); C=\(config.channels) N=\(config.cellsPerStage) "
                 + "\(config.imageSize)×\(config.imageSize), \(supernetData.weightHalf.count)+\(supernetData.archHalf.count) images, "
                 + "\(config.epochs) epochs, \(Parallel.threadCount) threads\n").utf8))
         }
         let result = try search.run()
+        if let store, !result.health.isEmpty {
+            // The health check, one JSON line per monitored epoch, beside the store.
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            let lines = try result.health.map { String(decoding: try encoder.encode(HealthLine($0)), as: UTF8.self) }
+            try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: URL(fileURLWithPath: store + ".health.jsonl"))
+        }
 
         let runner = ExperimentRunner(space: NB201SearchSpace(), estimator: estimator,
                                       strategy: DerivedArchitectureStrategy(space: NB201SearchSpace(), cell: result.cell),
@@ -54,8 +65,17 @@ enum WeightSharingSearchCLI {
             throw ValidationError("the store \(store ?? "") holds another final architecture than this search derived; use a new store")
         }
         let reported = final.metrics[request.report].map { String(format: "%.2f", $0) } ?? "nan"
-        print(String(format: "weight-sharing result: method=%@ seed=%llu cell=%@ %@=%@ supernet_epochs_run=%d search_seconds=%.1f",
+        print(String(format: "weight-sharing result: method=%@ seed=%llu cell=%@ %@=%@ supernet_epochs_run=%d search_seconds=%.1f collapse=%@",
                      method.rawValue, request.seed, result.cell.description, request.report, reported,
-                     result.epochsRun, result.seconds))
+                     result.epochsRun, result.seconds, result.collapse ?? "none"))
+    }
+}
+
+/// One epoch of the health check as written to `<store>.health.jsonl` (the cell as its string).
+private struct HealthLine: Encodable {
+    var stage: String, epoch: Int, cell: String, parameterFreeShare: Double, validationAccuracy: Double, collapse: Bool
+    init(_ h: EpochHealth) {
+        stage = h.stage; epoch = h.epoch; cell = h.cell.description
+        parameterFreeShare = h.parameterFreeShare; validationAccuracy = h.validationAccuracy; collapse = h.collapse
     }
 }

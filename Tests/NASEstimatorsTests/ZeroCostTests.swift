@@ -71,6 +71,55 @@ final class ZeroCostTests: XCTestCase {
         let together = try XCTUnwrap(scorer.scores(cell, proxies: [.synflow, .snip], seed: 1)[.snip])
         XCTAssertEqual(alone, together)
     }
+
+    /// The log-space synflow against the plain sum, on a network small enough for float32.
+    func testSynflowInLogSpaceEqualsTheDirectSum() throws {
+        let config = NB201NetworkConfig(channels: 4, cellsPerStage: 1, inputChannels: 3)
+        let x = Tensor(repeating: 0.5, shape: [2, 32, 32, 3])
+        let scorer = ZeroCostScorer(config: config, batch: x, labels: [0, 1])
+        for text in ["|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|",
+                     "|avg_pool_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|skip_connect~2|"] {
+            let cell = try NB201Cell(parsing: text)
+            let net = NB201Network(cell: cell, config: config, seed: 5)
+            for (_, m) in net.namedModules() { (m as? BatchNorm)?.isBypassed = true }
+            for p in net.parameters() { for i in 0..<p.count { p[flat: i] = abs(p[flat: i]) } }
+            net(Tensor(repeating: 1, shape: [1, 32, 32, 3])).sum().backward()
+            var direct = 0.0
+            for w in net.namedModules().compactMap({ ($0.1 as? Conv2d)?.weight ?? ($0.1 as? Linear)?.weight }) {
+                guard let g = w.grad else { continue }
+                for i in 0..<w.count { direct += Double(w[flat: i]) * Double(g[flat: i]) }
+            }
+            XCTAssertTrue(direct.isFinite && direct > 0)
+            let logSpace = try XCTUnwrap(scorer.scores(cell, proxies: [.synflow], seed: 5)[.synflow])
+            XCTAssertEqual(logSpace, Foundation.log1p(direct), accuracy: 1e-4 * Foundation.log1p(direct), text)
+        }
+        // No input–output path: no flow, the lowest score.
+        let empty = try NB201Cell(parsing: "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+        XCTAssertEqual(scorer.scores(empty, proxies: [.synflow], seed: 5)[.synflow], 0)
+    }
+
+    /// At the CIFAR-10 build (C=16, N=5, 3 channels) the summed flow of conv-heavy cells passes
+    /// float32's range (~10^49); the score stays finite for every all-convolution cell (the
+    /// largest flows) and a seeded sample of the rest, and more convolutions mean more flow.
+    func testSynflowIsFiniteForConvHeavyCellsAtTheCIFARBuild() throws {
+        let scorer = ZeroCostScorer(config: NB201NetworkConfig(channels: 16, cellsPerStage: 5, inputChannels: 3),
+                                    batch: Tensor(repeating: 0, shape: [2, 32, 32, 3]), labels: [0, 1])
+        var cells = (0..<64).map { bits in
+            NB201Cell(ops: (0..<6).map { bits >> $0 & 1 == 1 ? NB201Operation.conv3x3 : .conv1x1 })
+        }
+        var rng = SeededGenerator(seed: 21)
+        cells += (0..<16).map { _ in NB201SearchSpace().sample(using: &rng) }
+        var allConv3 = 0.0, allConv1 = 0.0
+        for cell in cells {
+            let v = try XCTUnwrap(scorer.scores(cell, proxies: [.synflow], seed: 0)[.synflow])
+            XCTAssertTrue(v.isFinite && v >= 0, "\(cell): \(v)")
+            if cell.ops.allSatisfy({ $0 == .conv3x3 }) { allConv3 = v }
+            if cell.ops.allSatisfy({ $0 == .conv1x1 }) { allConv1 = v }
+        }
+        // ln S beyond float32's largest value (ln 3.4e38 ≈ 88.7), as NASLib's values reach ~113.
+        XCTAssertGreaterThan(allConv3, 88.8)
+        XCTAssertGreaterThan(allConv3, allConv1)
+    }
 }
 
 func assertClose(_ a: [Double], _ b: [Double], accuracy: Double, file: StaticString = #filePath, line: UInt = #line) {
