@@ -6,16 +6,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS=${THREADS:-2}
+PYTHON=${PYTHON:-.venv/bin/python3}   # a Python with torch 2.13 (scripts/install-deps.sh makes .venv)
+[ -x "$PYTHON" ] || PYTHON=python3
 source bench/load.sh
 swift build -c release --product swiftnas >/dev/null
 load_before "SwiftNAS"
 ours=$(.build/release/swiftnas bench-step --threads "$THREADS" --steps 30 --warmup 5)
 load_after "SwiftNAS"
 load_before "PyTorch"
-theirs=$(python3 bench/torch_step.py --threads "$THREADS" --steps 30 --warmup 5)
+theirs=$("$PYTHON" bench/torch_step.py --threads "$THREADS" --steps 30 --warmup 5)
 load_after "PyTorch"
 echo "swiftnas: $ours"
 echo "pytorch:  $theirs"
 s=$(sed -E 's/.*swiftnas_step_ms=([0-9.]+).*/\1/' <<<"$ours")
 t=$(sed -E 's/.*torch_step_ms=([0-9.]+).*/\1/' <<<"$theirs")
-python3 -c "print(f'step_ratio={$s / $t:.3f}')"
+"$PYTHON" -c "print(f'step_ratio={$s / $t:.3f}')"

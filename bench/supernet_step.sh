@@ -5,7 +5,9 @@
 # (SwiftNAS / PyTorch; below 1 means SwiftNAS is faster).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SCRATCH=${SCRATCH:-.build-ws}
+SCRATCH=${SCRATCH:-.build}
+PYTHON=${PYTHON:-.venv/bin/python3}   # a Python with torch 2.13
+[ -x "$PYTHON" ] || PYTHON=python3
 ARGS=${ARGS:---channels 8 --cells 1 --size 16 --batch 64 --steps 30 --warmup 5}
 swift build -c release --scratch-path "$SCRATCH" --product swiftnas >/dev/null
 source bench/load.sh
@@ -13,7 +15,7 @@ load_before "SwiftNAS"
 swift_line=$("$SCRATCH"/release/swiftnas bench-supernet-step $ARGS --threads 2)
 load_after "SwiftNAS"
 load_before "PyTorch"
-torch_line=$(python3 bench/supernet_step_torch.py $ARGS --threads 2)
+torch_line=$("$PYTHON" bench/supernet_step_torch.py $ARGS --threads 2)
 load_after "PyTorch"
 echo "$swift_line"
 echo "$torch_line"

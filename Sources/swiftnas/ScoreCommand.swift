@@ -49,6 +49,10 @@ struct ScoreCommand: ParsableCommand {
         guard (2...100_000).contains(classes) else { throw ValidationError("--classes must be 2…100000, got \(classes)") }
         _ = try parsedProxies()
         _ = try parsedShape()
+        var isDirectory: ObjCBool = false
+        if let out, FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ValidationError("--out \(out) is a folder; give a CSV file name")
+        }
     }
 
     func parsedProxies() throws -> [ZeroCostProxy] {

@@ -303,4 +303,39 @@ final class BadInputTests: XCTestCase {
             try assertRefused(["search", "--strategy", "rea", "--budget", "5", "--store", copy], mentions: "changed outside SwiftNAS")
         }
     }
+
+    // MARK: score
+
+    /// `swiftnas score`: bad lists and flags are refused naming the file line or flag; a good list
+    /// scores every cell, finite synflow for the conv-heaviest cell, the exact parameter count.
+    func testScoreRefusesBadInputAndScoresAList() throws {
+        let conv = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+        let empty = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+        let bad = try write("# two cells\n\(conv)\n|nor_conv_3x3~0|+|bogus~0|none~1|\n", "bad.txt")
+        try assertRefused(["score", "--archs", bad, "--proxies", "synflow"], mentions: "line 3")
+        try assertRefused(["score", "--archs", try write("# nothing\n\n", "none.txt"), "--proxies", "synflow"], mentions: "no cell strings")
+        try assertRefused(["score", "--archs", path("missing.txt"), "--proxies", "synflow"], mentions: "missing.txt")
+        let good = try write("\(conv)\n\n\(empty)\n", "good.txt")
+        try assertRefused(["score", "--archs", good, "--proxies", "naswot"], mentions: "needs a data batch")
+        try assertRefused(["score", "--archs", good, "--proxies", "synflo"], mentions: "unknown proxy 'synflo'")
+        try assertRefused(["score", "--archs", good, "--proxies", "synflow", "--input-shape", "3x32"], mentions: "--input-shape")
+        try assertRefused(["score", "--archs", good, "--proxies", "synflow", "--input-shape", "3x33x32"], mentions: "--input-shape")
+        try assertRefused(["score", "--archs", good, "--proxies", "synflow", "--channels", "0"], mentions: "--channels")
+        try assertRefused(["score", "--archs", good, "--proxies", "synflow", "--out", folder.path], mentions: "is a folder")
+
+        let csv = path("scores.csv")
+        let o = try swiftnas(["score", "--archs", good, "--proxies", "synflow,params", "--input-shape", "3x32x32", "--quiet", "--out", csv], timeout: 120)
+        XCTAssertEqual(o.status, 0, o.stderr)
+        let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        XCTAssertEqual(rows.first.map { $0.joined(separator: ",") }, "arch,synflow,params,multiply_adds")
+        XCTAssertEqual(rows.count, 3)
+        guard rows.count == 3 else { return }
+        XCTAssertEqual(String(rows[1][0]), conv)
+        let synflow = Double(rows[1][1]) ?? .nan
+        XCTAssertTrue(synflow.isFinite && synflow > 100, "synflow of the all-conv3x3 cell: \(rows[1][1])")
+        XCTAssertEqual(Double(rows[2][1]), 0, "a cell with no path scores 0")
+        // NAS-Bench-201 lists 1,531,546 parameters (1.531546 M) for the all-conv3x3 cell at the CIFAR-10 build.
+        XCTAssertEqual(String(rows[1][2]), "1531546")
+    }
 }
+
