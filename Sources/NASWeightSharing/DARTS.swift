@@ -181,8 +181,7 @@ public enum DARTS {
     static func search(_ s: WeightSharingSearch, secondOrder: Bool) throws -> (NB201Cell, Double, String) {
         var candidates: [(cell: NB201Cell, state: SupernetState)] = []
         for r in 0..<s.config.restarts {
-            let stage = r == 0 ? "main" : "restart\(r)"
-            let st = r == 0 ? s.state(stage) : s.state(stage, initSeed: s.seed &+ UInt64(r) &* 0x9E37_79B9)
+            let (stage, st) = s.restart(r)
             try s.runStage(stage, epochs: s.config.epochs, health: healthProbe(st)) { e in
                 trainEpoch(s, st, stage: stage, epoch: e, epochs: s.config.epochs, peak: s.config.weightLearningRate, secondOrder: secondOrder)
             }

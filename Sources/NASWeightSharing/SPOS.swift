@@ -32,8 +32,7 @@ public enum SPOS {
         let calibration = s.calibrationBatches(), evaluation = s.evaluationSet()
         var best: Evolution.Outcome? = nil
         for r in 0..<s.config.restarts {
-            let stage = r == 0 ? "main" : "restart\(r)"
-            let st = r == 0 ? s.state(stage) : s.state(stage, initSeed: s.seed &+ UInt64(r) &* 0x9E37_79B9)
+            let (stage, st) = s.restart(r)
             try s.runStage(stage, epochs: s.config.epochs) { e in
                 trainEpoch(s, st, stage: stage, epoch: e, epochs: s.config.epochs, peak: s.config.weightLearningRate)
             }

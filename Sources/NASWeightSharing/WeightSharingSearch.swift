@@ -100,6 +100,12 @@ public final class WeightSharingSearch {
         return s
     }
 
+    /// Restart `r` of a `restarts=k` run: restart 0 is the plain run (stage "main", the run's
+    /// seed); restart r > 0 is stage "restart<r>", initialised from seed + r·0x9E3779B9.
+    func restart(_ r: Int) -> (stage: String, state: SupernetState) {
+        r == 0 ? ("main", state("main")) : ("restart\(r)", state("restart\(r)", initSeed: seed &+ UInt64(r) &* 0x9E37_79B9))
+    }
+
     /// A supernet exactly as initialised at the start of the run (RLNAS's reference weights).
     func freshState() -> SupernetState {
         SupernetState(config: config, inputChannels: data.inputChannels, classes: data.classes, seed: seed)
