@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "NASBench", dependencies: ["NASSpaces", "NASData"],
                 resources: [.copy("Resources/nasbench201-compact.csv.gz")]),
         .target(name: "NASEstimators", dependencies: ["NASSpaces", "NASBench", "NASData", "NASNN"]),
-        .target(name: "NASStrategies", dependencies: ["NASSpaces", "NASEstimators"]),
+        .target(name: "NASStrategies", dependencies: ["NASSpaces", "NASEstimators", "NASNN"]),
         // Supernet training and weight-sharing methods (DARTS, SPOS, few-shot, RLNAS, MdeNAS, DNAL).
         .target(name: "NASWeightSharing", dependencies: ["NASStrategies", "NASSpaces", "NASData", "NASNN", "NASTensor"]),
         .target(name: "NASExperiment", dependencies: [

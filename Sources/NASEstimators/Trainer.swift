@@ -150,6 +150,7 @@ public final class Trainer {
         let params = model.parameters()
         for epoch in startEpoch..<config.epochs {
             model.train()
+            (model as? EpochScheduled)?.beginTrainingEpoch(epoch, of: config.epochs)
             let start = Date()
             var lossSum = 0.0, correct = 0, seen = 0
             for (b, batch) in loader.epoch(epoch).enumerated() {
@@ -158,7 +159,8 @@ public final class Trainer {
                 let lr = schedule.learningRate(at: epoch * steps + b)
                 optimizer.learningRate = lr
                 let logits = model(batch.images)
-                let loss = crossEntropy(logits, targets: batch.labels, labelSmoothing: config.labelSmoothing)
+                var loss = crossEntropy(logits, targets: batch.labels, labelSmoothing: config.labelSmoothing)
+                if let extra = (model as? AuxiliaryLoss)?.auxiliaryLoss(targets: batch.labels) { loss = loss + extra }
                 guard loss.item.isFinite else {
                     throw TrainingError.nonFiniteLoss(epoch: epoch, batch: b, value: loss.item, learningRate: lr)
                 }

@@ -30,7 +30,7 @@ open class Module {
     }
 
     /// Tensors held directly by this module (not its children).
-    private func ownTensors() -> [(String, Tensor)] {
+    public func directTensors() -> [(String, Tensor)] {
         var result: [(String, Tensor)] = []
         forEachProperty { name, value in if let t = value as? Tensor { result.append((name, t)) } }
         return result
@@ -58,7 +58,7 @@ open class Module {
 
     /// Every tensor (parameters and buffers) with its dotted path.
     public func namedTensors(prefix: String = "") -> [(String, Tensor)] {
-        var result = ownTensors().map { (prefix + $0.0, $0.1) }
+        var result = directTensors().map { (prefix + $0.0, $0.1) }
         for (name, child) in namedChildren() { result += child.namedTensors(prefix: prefix + name + ".") }
         return result
     }

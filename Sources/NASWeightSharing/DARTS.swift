@@ -23,13 +23,15 @@ public enum DARTS {
     }
 
     /// Cross-entropy of the relaxed supernet on `batch`.
-    public static func loss(_ net: NB201Supernet, alpha: Tensor, _ batch: Batch) -> Tensor {
-        crossEntropy(net(batch.images, mode: .weighted(architectureWeights(alpha, mask: net.edgeMask))), targets: batch.labels)
+    public static func loss(_ net: any Supernet, alpha: Tensor, _ batch: Batch) -> Tensor {
+        crossEntropy(net(batch.images, mode: .weighted(architectureWeights(alpha, mask: net.mask))), targets: batch.labels)
     }
 
-    /// The argmax-per-edge cell.
-    public static func discretize(_ alpha: Tensor, mask: [[Bool]]) -> NB201Cell {
-        Discretize.argmax(alpha.array, mask: mask)
+    /// The argmax of α on each decision; each input choice keeps the inputs whose edge has the
+    /// strongest softmax weight on an op other than `none` (DARTS's genotype rule).
+    public static func discretize(_ st: SupernetState) -> ArchitectureChoices {
+        let weights = withoutGrad { architectureWeights(st.alpha, mask: st.net.mask) }
+        return st.space.argmax(st.alpha.array, strengths: weights.array, mask: st.net.mask)
     }
 
     /// Runs `body` with the supernet weights excluded from differentiation (α-only gradients).
@@ -40,7 +42,7 @@ public enum DARTS {
     }
 
     /// ∇α L_val(w, α), the first-order approximation.
-    public static func firstOrderGradient(_ net: NB201Supernet, alpha: Tensor, val: Batch) -> Tensor {
+    public static func firstOrderGradient(_ net: any Supernet, alpha: Tensor, val: Batch) -> Tensor {
         alphaGradient(net.parameters(), alpha: alpha) { loss(net, alpha: $0, val) }
     }
 
@@ -54,7 +56,7 @@ public enum DARTS {
 
     /// L_val(w − ξ(μ·buf + ∇w L_train(w, α) + λw), α) on the supernet: the objective whose
     /// α-gradient the second order approximates. The weights are restored afterwards.
-    public static func unrolledValidationLoss(_ net: NB201Supernet, alpha: Tensor, train: Batch, val: Batch, xi: Float,
+    public static func unrolledValidationLoss(_ net: any Supernet, alpha: Tensor, train: Batch, val: Batch, xi: Float,
                                               momentum: Float = 0, momentumBuffers: [Tensor?]? = nil,
                                               weightDecay: Float = 0) -> Float {
         unrolledValidationLoss(parameters: net.parameters(), alpha: alpha, trainLoss: { loss(net, alpha: $0, train) },
@@ -96,7 +98,7 @@ public enum DARTS {
     /// The second-order hypergradient of the supernet (see the type's documentation). The
     /// weights are restored afterwards; only batch-norm running statistics change, as in the
     /// reference code.
-    public static func secondOrderGradient(_ net: NB201Supernet, alpha: Tensor, train: Batch, val: Batch, xi: Float,
+    public static func secondOrderGradient(_ net: any Supernet, alpha: Tensor, train: Batch, val: Batch, xi: Float,
                                            momentum: Float = 0, momentumBuffers: [Tensor?]? = nil,
                                            weightDecay: Float = 0) -> Tensor {
         secondOrderGradient(parameters: net.parameters(), alpha: alpha, trainLoss: { loss(net, alpha: $0, train) },
@@ -156,45 +158,46 @@ public enum DARTS {
                 st.alpha.grad = firstOrderGradient(st.net, alpha: st.alpha, val: val)
             }
             st.archStep()
-            let w = withoutGrad { architectureWeights(st.alpha, mask: st.net.edgeMask) }
+            let w = withoutGrad { architectureWeights(st.alpha, mask: st.net.mask) }
             let (l, c) = st.weightStep(train, mode: .weighted(w), gradClip: s.config.gradClip)
             lossSum += l * Float(train.labels.count); correct += c; seen += train.labels.count
         }
         return String(format: "loss %.4f acc %.2f%% cell %@", lossSum / Float(max(seen, 1)),
-                      100 * Double(correct) / Double(max(seen, 1)), discretize(st.alpha, mask: st.net.edgeMask).description)
+                      100 * Double(correct) / Double(max(seen, 1)), st.net.describe(discretize(st)))
     }
 
     /// Mean over edges of the largest softmax weight (how decided α is).
     static func confidence(_ st: SupernetState) -> Double {
-        let w = withoutGrad { architectureWeights(st.alpha, mask: st.net.edgeMask) }
-        return (0..<NB201Cell.edgeCount).map { e in Double((0..<5).map { w[flat: e * 5 + $0] }.max()!) }.reduce(0, +) / 6
+        let w = withoutGrad { architectureWeights(st.alpha, mask: st.net.mask) }
+        let (rows, width) = (st.space.rows.count, st.space.width)
+        return (0..<rows).map { r in Double((0..<width).map { w[flat: r * width + $0] }.max() ?? 0) }.reduce(0, +) / Double(rows)
     }
 
     /// The health probe of a DARTS-trained supernet: its argmax cell, α restored on rollback.
     static func healthProbe(_ st: SupernetState) -> HealthProbe {
-        HealthProbe(net: st.net, architecture: st.alpha) { discretize(st.alpha, mask: st.net.edgeMask) }
+        HealthProbe(net: st.net, architecture: st.alpha) { discretize(st) }
     }
 
     /// One DARTS search per restart (restart 0 is the plain run, stage "main"; restart r > 0
     /// has its own initialisation and batch order); with several, the derived cell with the
     /// best recalibrated accuracy on the architecture half wins, as in few-shot NAS.
-    static func search(_ s: WeightSharingSearch, secondOrder: Bool) throws -> (NB201Cell, Double, String) {
-        var candidates: [(cell: NB201Cell, state: SupernetState)] = []
+    static func search(_ s: WeightSharingSearch, secondOrder: Bool) throws -> (ArchitectureChoices, Double, String) {
+        var candidates: [(cell: ArchitectureChoices, state: SupernetState)] = []
         for r in 0..<s.config.restarts {
             let (stage, st) = s.restart(r)
             try s.runStage(stage, epochs: s.config.epochs, health: healthProbe(st)) { e in
                 trainEpoch(s, st, stage: stage, epoch: e, epochs: s.config.epochs, peak: s.config.weightLearningRate, secondOrder: secondOrder)
             }
-            candidates.append((discretize(st.alpha, mask: st.net.edgeMask), st))
+            candidates.append((discretize(st), st))
         }
         guard candidates.count > 1 else {
             return (candidates[0].cell, confidence(candidates[0].state), "mean max softmax(α)")
         }
         let calibration = s.calibrationBatches(), evaluation = s.evaluationSet()
-        var best: (cell: NB201Cell, accuracy: Double)? = nil
+        var best: (cell: ArchitectureChoices, accuracy: Double)? = nil
         for (r, c) in candidates.enumerated() {
             let accuracy = PathEvaluation.score(c.state.net, cell: c.cell, calibration: calibration, data: evaluation)
-            s.log?("restart \(r): \(c.cell) accuracy \(String(format: "%.4f", accuracy))")
+            s.log?("restart \(r): \(s.describe(c.cell)) accuracy \(String(format: "%.4f", accuracy))")
             if best == nil || accuracy > best!.accuracy { best = (c.cell, accuracy) }
         }
         return (best!.cell, best!.accuracy, "restart's supernet accuracy on the architecture half")

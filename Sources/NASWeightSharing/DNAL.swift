@@ -18,21 +18,25 @@ import NASTensor
 /// over the four ops that compute something (with `none`, the rival maximum leaves α_none
 /// without any gradient, and a cell could end with only `none` reaching its output).
 public enum DNAL {
-    /// The ops DNAL gates on every edge: all but `none`.
-    public static let edgeMask = Array(repeating: (0..<5).map { $0 != NB201Operation.none.rawValue },
-                                       count: NB201Cell.edgeCount)
+    /// The candidates DNAL gates: all but the zero op (`none`) and those only a relaxation holds.
+    public static func gatedMask(_ space: ModelSpace, _ mask: [[Bool]]) -> [[Bool]] {
+        space.discrete(mask).enumerated().map { r, row in
+            row.enumerated().map { k, on in on && !space.decisions[space.rows[r]].zero[k] }
+        }
+    }
 
-    /// The gates `[6, 5]` at scale β (differentiable in α).
+    /// The gates `[rows, width]` at scale β (differentiable in α).
     public static func gates(_ alpha: Tensor, beta: Float, mask: [[Bool]]) -> Tensor {
         let rival = Tensor(uninitializedShape: alpha.shape)
         let offMask = Tensor(uninitializedShape: alpha.shape)
+        let width = alpha.shape[1]
         for e in 0..<alpha.shape[0] {
-            for k in 0..<5 {
+            for k in 0..<width {
                 var m = -Float.infinity
-                for j in 0..<5 where j != k && mask[e][j] { m = max(m, alpha[flat: e * 5 + j]) }
+                for j in 0..<width where j != k && mask[e][j] { m = max(m, alpha[flat: e * width + j]) }
                 // An edge with a single allowed op: that op is always on.
-                rival[flat: e * 5 + k] = m.isFinite ? m : alpha[flat: e * 5 + k] - 1e3
-                offMask[flat: e * 5 + k] = mask[e][k] ? 1 : 0
+                rival[flat: e * width + k] = m.isFinite ? m : alpha[flat: e * width + k] - 1e3
+                offMask[flat: e * width + k] = mask[e][k] ? 1 : 0
             }
         }
         return sigmoid((alpha - rival) * beta) * offMask
@@ -44,11 +48,13 @@ public enum DNAL {
         return initial * Foundation.pow(final / initial, Float(epoch) / Float(epochs - 1))
     }
 
-    static func search(_ s: WeightSharingSearch) throws -> (NB201Cell, Double, String) {
+    static func search(_ s: WeightSharingSearch) throws -> (ArchitectureChoices, Double, String) {
         let st = s.state("main")
-        st.net.edgeMask = edgeMask
+        st.net.mask = gatedMask(st.space, st.net.mask)
         let c = s.config
-        let probe = HealthProbe(net: st.net, architecture: st.alpha) { Discretize.argmax(st.alpha.array, mask: st.net.edgeMask) }
+        let space = st.space
+        func derive() -> ArchitectureChoices { space.argmax(st.alpha.array, mask: st.net.mask) }
+        let probe = HealthProbe(net: st.net, architecture: st.alpha, derive: derive)
         try s.runStage("main", epochs: c.epochs, health: probe) { epoch in
             let b = beta(epoch: epoch, of: c.epochs, initial: c.betaInitial, final: c.betaFinal)
             st.weightOptimizer.learningRate = s.weightLearningRate(epoch: epoch, of: c.epochs, peak: c.weightLearningRate)
@@ -58,21 +64,23 @@ public enum DNAL {
                 let val = ab[i % ab.count]
                 st.alpha.zeroGrad()
                 DARTS.withFrozenWeights(st.net.parameters()) {
-                    crossEntropy(st.net(val.images, mode: .weighted(gates(st.alpha, beta: b, mask: st.net.edgeMask))),
+                    crossEntropy(st.net(val.images, mode: .weighted(gates(st.alpha, beta: b, mask: st.net.mask))),
                                  targets: val.labels).backward()
                 }
                 st.archStep()
-                let g = withoutGrad { gates(st.alpha, beta: b, mask: st.net.edgeMask) }
+                let g = withoutGrad { gates(st.alpha, beta: b, mask: st.net.mask) }
                 let (l, _) = st.weightStep(wb[i], mode: .weighted(g), gradClip: c.gradClip)
                 lossSum += l * Float(wb[i].labels.count); seen += wb[i].labels.count
             }
             return String(format: "β %.2f loss %.4f cell %@", b, lossSum / Float(max(seen, 1)),
-                          Discretize.argmax(st.alpha.array, mask: st.net.edgeMask).description)
+                          st.net.describe(derive()))
         }
         let lastBeta = beta(epoch: c.epochs - 1, of: c.epochs, initial: c.betaInitial, final: c.betaFinal)
-        let g = withoutGrad { gates(st.alpha, beta: lastBeta, mask: st.net.edgeMask) }
-        let cell = Discretize.argmax(st.alpha.array, mask: st.net.edgeMask)
-        let onGate = (0..<6).map { Double(g[flat: $0 * 5 + cell[$0].rawValue]) }.reduce(0, +) / 6
+        let g = withoutGrad { gates(st.alpha, beta: lastBeta, mask: st.net.mask) }
+        let cell = derive()
+        let on = space.rows.enumerated().filter { cell.choices[$0.1][0] >= 0 }
+            .map { Double(g[flat: $0.0 * space.width + cell.choices[$0.1][0]]) }
+        let onGate = on.reduce(0, +) / Double(max(on.count, 1))
         return (cell, onGate, "mean gate of the chosen ops at the final β")
     }
 }

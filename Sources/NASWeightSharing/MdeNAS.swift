@@ -27,58 +27,74 @@ public enum MdeNAS {
         return total > 0 ? q.map { $0 / total } : p
     }
 
-    static func sample(_ p: [Float], using rng: inout SeededGenerator) -> NB201Cell {
-        NB201Cell(ops: (0..<NB201Cell.edgeCount).map { e in
+    /// A path drawn from the per-row multinomials `p` (`[rows × width]`, rows of the space);
+    /// input choices, which carry no distribution, uniformly.
+    static func sample(_ p: [Float], space: ModelSpace, mask: [[Bool]], using rng: inout SeededGenerator) -> ArchitectureChoices {
+        let width = space.width
+        var choices: [[Int]] = space.decisions.map { _ in [] }
+        for (r, d) in space.rows.enumerated() {
             let u = rng.nextFloat()
-            var acc: Float = 0, pick = 4
-            for k in 0..<5 { acc += p[e * 5 + k]; if u < acc && p[e * 5 + k] > 0 { pick = k; break } }
-            while p[e * 5 + pick] == 0 && pick > 0 { pick -= 1 }
-            return NB201Operation(rawValue: pick)!
-        })
+            var acc: Float = 0, pick = width - 1
+            for k in 0..<width { acc += p[r * width + k]; if u < acc && p[r * width + k] > 0 { pick = k; break } }
+            while p[r * width + pick] == 0 && pick > 0 { pick -= 1 }
+            choices[d] = [pick]
+        }
+        for (d, decision) in space.decisions.enumerated() {
+            if case .input = decision.kind { choices[d] = space.draw(d, mask: mask, using: &rng) }
+        }
+        return space.repaired(ArchitectureChoices(choices), mask: mask, using: &rng)
     }
 
-    static func search(_ s: WeightSharingSearch) throws -> (NB201Cell, Double, String) {
+    static func search(_ s: WeightSharingSearch) throws -> (ArchitectureChoices, Double, String) {
         let st = s.state("main")
-        let mask = st.net.edgeMask
+        let space = st.space, width = space.width, n = space.rows.count * width
+        // Candidates a path may hold (DARTS's `none` only exists in a relaxation).
+        let mask = space.discrete(st.net.mask)
         if s.extra["probabilities"] == nil {
             let uniform = mask.flatMap { row in row.map { $0 ? 1 / Float(row.filter { $0 }.count) : 0 } }
-            s.extra["probabilities"] = Tensor(shape: [6, 5], data: uniform)
-            s.extra["trained_steps"] = Tensor(zeros: [6, 5])
-            s.extra["accuracy"] = Tensor(zeros: [6, 5])
+            s.extra["probabilities"] = Tensor(shape: [space.rows.count, width], data: uniform)
+            s.extra["trained_steps"] = Tensor(zeros: [space.rows.count, width])
+            s.extra["accuracy"] = Tensor(zeros: [space.rows.count, width])
         }
-        let pT = s.extra["probabilities"]!, hT = s.extra["trained_steps"]!, aT = s.extra["accuracy"]!
-        let probe = HealthProbe(net: st.net, architecture: pT) { Discretize.argmax(pT.array, mask: mask) }
+        guard let pT = s.extra["probabilities"], let hT = s.extra["trained_steps"], let aT = s.extra["accuracy"],
+              [pT, hT, aT].allSatisfy({ $0.shape == [space.rows.count, width] }) else {
+            throw WeightSharingError.checkpointMismatch("MdeNAS's probabilities are missing or have the wrong shape")
+        }
+        let probe = HealthProbe(net: st.net, architecture: pT) { space.argmax(pT.array, mask: mask) }
         try s.runStage("main", epochs: s.config.epochs, health: probe) { epoch in
             st.weightOptimizer.learningRate = s.weightLearningRate(epoch: epoch, of: s.config.epochs, peak: s.config.weightLearningRate)
             var rng = s.generator(stage: "main", epoch: epoch)
             let (wb, ab) = s.batches(stage: "main", epoch: epoch)
             let p = pT.array
-            var accSum = [Float](repeating: 0, count: 30), accCount = [Float](repeating: 0, count: 30)
+            var accSum = [Float](repeating: 0, count: n), accCount = [Float](repeating: 0, count: n)
             var lossSum: Float = 0, seen = 0
             for b in 0..<wb.count {
-                let cell = sample(p, using: &rng)
+                let cell = sample(p, space: space, mask: mask, using: &rng)
                 let (l, _) = st.weightStep(wb[b], mode: .path(cell), gradClip: s.config.gradClip)
                 lossSum += l * Float(wb[b].labels.count); seen += wb[b].labels.count
                 let val = ab[b % ab.count]
                 let acc = withoutGrad {
                     Float(zip(st.net(val.images, mode: .path(cell)).argmaxLastAxis(), val.labels).filter { $0 == $1 }.count) / Float(val.labels.count)
                 }
-                for e in 0..<NB201Cell.edgeCount {
-                    let i = e * 5 + cell[e].rawValue
+                for (r, d) in space.rows.enumerated() where cell.choices[d][0] >= 0 {
+                    let i = r * width + cell.choices[d][0]
                     hT[flat: i] += 1; accSum[i] += acc; accCount[i] += 1
                 }
             }
-            for i in 0..<30 where accCount[i] > 0 { aT[flat: i] = accSum[i] / accCount[i] }
+            for i in 0..<n where accCount[i] > 0 { aT[flat: i] = accSum[i] / accCount[i] }
             let h = hT.array, a = aT.array
-            for e in 0..<NB201Cell.edgeCount {
-                let r = (e * 5)..<(e * 5 + 5)
-                let q = update(probabilities: Array(p[r]), trainedSteps: Array(h[r]), accuracy: Array(a[r]), lr: s.config.mdenasLearningRate)
-                for k in 0..<5 { pT[flat: e * 5 + k] = q[k] }
+            for r in space.rows.indices {
+                let range = (r * width)..<(r * width + width)
+                let q = update(probabilities: Array(p[range]), trainedSteps: Array(h[range]), accuracy: Array(a[range]),
+                               lr: s.config.mdenasLearningRate)
+                for k in 0..<width { pT[flat: r * width + k] = q[k] }
             }
-            return String(format: "loss %.4f, argmax %@", lossSum / Float(max(seen, 1)), Discretize.argmax(pT.array, mask: mask).description)
+            return String(format: "loss %.4f, argmax %@", lossSum / Float(max(seen, 1)), st.net.describe(space.argmax(pT.array, mask: mask)))
         }
-        let cell = Discretize.argmax(pT.array, mask: mask)
-        let prob = (0..<6).reduce(1.0) { $0 * Double(pT[flat: $1 * 5 + cell[$1].rawValue]) }
+        let cell = space.argmax(pT.array, mask: mask)
+        let prob = space.rows.enumerated().reduce(1.0) { acc, rd in
+            cell.choices[rd.1][0] >= 0 ? acc * Double(pT[flat: rd.0 * width + cell.choices[rd.1][0]]) : acc
+        }
         return (cell, prob, "probability under the learned multinomials")
     }
 }

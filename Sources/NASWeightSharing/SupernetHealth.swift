@@ -16,17 +16,23 @@ public enum CollapseAction: String, CaseIterable, Codable, Sendable {
 }
 
 /// One epoch of a stage's health record.
-public struct EpochHealth: Codable, Equatable, Sendable {
+public struct EpochHealth: Equatable, Sendable {
     public var stage: String
     public var epoch: Int
-    public var cell: NB201Cell
-    /// Edges of the derived cell whose op has no parameters (`none`, `skip_connect`, `avg_pool_3x3`), out of 6.
-    public var parameterFreeShare: Double
-    /// Accuracy of the derived cell as a path of the supernet, batch norm recalibrated, on the
+    public var architecture: ArchitectureChoices
+    /// The derived architecture in the space's notation.
+    public var cell: String
+    /// Used layer choices of the derived architecture whose op has no parameters (`none`,
+    /// `skip_connect`, pooling), out of `choices`.
+    public var parameterFree: Int
+    public var choices: Int
+    /// Accuracy of the derived architecture as a path of the supernet, batch norm recalibrated, on the
     /// architecture half's first `evaluation_images` (the selection rule of SPOS and few-shot NAS).
     public var validationAccuracy: Double
     /// The detector fired at this epoch.
     public var collapse: Bool
+
+    public var parameterFreeShare: Double { Double(parameterFree) / Double(max(choices, 1)) }
 }
 
 /// The supernet health check every run with a per-epoch architecture gets (DARTS, DARTS-2nd,
@@ -43,21 +49,17 @@ public struct EpochHealth: Codable, Equatable, Sendable {
 /// architecture parameters of the best epoch.
 public struct HealthProbe {
     /// The supernet a derived cell is scored in.
-    public var net: NB201Supernet
+    public var net: any Supernet
     /// The stage's architecture parameters (α, or MdeNAS's probabilities), restored on rollback.
     public var architecture: Tensor
-    /// The cell the stage's method would return now.
-    public var derive: () -> NB201Cell
+    /// The architecture the stage's method would return now.
+    public var derive: () -> ArchitectureChoices
 }
 
 public enum SupernetHealth {
-    public static func parameterFreeShare(_ cell: NB201Cell) -> Double {
-        Double(cell.ops.filter { !$0.hasParameters }.count) / Double(NB201Cell.edgeCount)
-    }
-
     /// Scores `cell` in `net` without changing the supernet: the batch-norm running statistics
     /// that recalibration overwrites are put back.
-    static func validationAccuracy(_ net: NB201Supernet, cell: NB201Cell, calibration: [Batch], data: Dataset) -> Double {
+    static func validationAccuracy(_ net: any Supernet, cell: ArchitectureChoices, calibration: [Batch], data: Dataset) -> Double {
         let norms = net.namedModules().compactMap { $0.1 as? BatchNorm }
         let saved = norms.map { ($0.runningMean.copy(), $0.runningVar.copy()) }
         defer { for (bn, (m, v)) in zip(norms, saved) { bn.runningMean.assign(m); bn.runningVar.assign(v) } }

@@ -5,28 +5,28 @@ import NASSpaces
 import NASTensor
 
 /// A supernet with its architecture parameters and the two optimizers: SGD with momentum on the
-/// weights, Adam on the architecture parameters α (`[6, 5]`, one row per edge, one column per
-/// op in the benchmark's order). α is not a module tensor, so it never mixes with the weights.
+/// weights, Adam on the architecture parameters α (`[rows, width]` of the supernet's
+/// `ModelSpace`: one row per layer or value decision, one column per candidate; NAS-Bench-201:
+/// `[6, 5]`, the ops in the benchmark's order). α is not a module tensor, so it never mixes
+/// with the weights.
 public final class SupernetState {
-    public let net: NB201Supernet
+    public let net: any Supernet
     public let alpha: Tensor
     public let weightOptimizer: SGD
     public let archOptimizer: Adam
 
-    public init(config: WeightSharingConfig, inputChannels: Int, classes: Int, seed: UInt64) {
-        net = NB201Supernet(config: Self.networkConfig(config, inputChannels: inputChannels, classes: classes), seed: seed)
+    public init(net: any Supernet, config: WeightSharingConfig, seed: UInt64) {
+        self.net = net
         // DARTS initialises α at 1e-3 · N(0, 1).
         var rng = SeededGenerator(seed: seed ^ 0xA1FA)
-        alpha = Tensor(shape: [NB201Cell.edgeCount, 5], data: (0..<30).map { _ in 1e-3 * rng.nextNormal() }, requiresGrad: true)
+        let shape = [net.space.rows.count, net.space.width]
+        alpha = Tensor(shape: shape, data: (0..<(shape[0] * shape[1])).map { _ in 1e-3 * rng.nextNormal() }, requiresGrad: true)
         weightOptimizer = SGD(net.parameters(), lr: config.weightLearningRate, momentum: config.momentum, weightDecay: config.weightDecay)
         archOptimizer = Adam([alpha], lr: config.archLearningRate, betas: (config.archBeta1, config.archBeta2),
                              weightDecay: config.archWeightDecay)
     }
 
-    public static func networkConfig(_ c: WeightSharingConfig, inputChannels: Int, classes: Int) -> NB201NetworkConfig {
-        NB201NetworkConfig(channels: c.channels, cellsPerStage: c.cellsPerStage, inputChannels: inputChannels,
-                           classes: classes, affine: false)
-    }
+    public var space: ModelSpace { net.space }
 
     /// Everything a checkpoint needs, by name.
     func tensors(prefix p: String) -> [String: Tensor] {
@@ -59,7 +59,7 @@ public final class SupernetState {
 
     /// One SGD step of the weights on `batch` through `mode`; returns (loss, correct).
     @discardableResult
-    func weightStep(_ batch: Batch, mode: NB201SupernetMode, gradClip: Float) -> (Float, Int) {
+    func weightStep(_ batch: Batch, mode: SupernetMode, gradClip: Float) -> (Float, Int) {
         net.train()
         net.zeroGrad()
         let logits = net(batch.images, mode: mode)
@@ -84,7 +84,7 @@ public final class SupernetState {
 public enum PathEvaluation {
     /// Resets every batch norm's running statistics to the exact average over `batches` of the
     /// batch statistics the path `cell` produces (SPOS recalibrates per candidate this way).
-    public static func recalibrateBatchNorm(_ net: NB201Supernet, cell: NB201Cell, batches: [Batch]) {
+    public static func recalibrateBatchNorm(_ net: any Supernet, cell: ArchitectureChoices, batches: [Batch]) {
         let norms = net.namedModules().compactMap { $0.1 as? BatchNorm }
         var sums = norms.map { ([Float](repeating: 0, count: $0.runningMean.count), [Float](repeating: 0, count: $0.runningVar.count)) }
         net.train()
@@ -112,7 +112,7 @@ public enum PathEvaluation {
     }
 
     /// Accuracy of the path `cell` on `data` in evaluation mode.
-    public static func accuracy(_ net: NB201Supernet, cell: NB201Cell, data: Dataset, batchSize: Int = 250) -> Double {
+    public static func accuracy(_ net: any Supernet, cell: ArchitectureChoices, data: Dataset, batchSize: Int = 250) -> Double {
         net.eval()
         defer { net.train() }
         return withoutGrad {
@@ -125,7 +125,7 @@ public enum PathEvaluation {
     }
 
     /// Recalibrates, then scores `cell` on `data`.
-    public static func score(_ net: NB201Supernet, cell: NB201Cell, calibration: [Batch], data: Dataset) -> Double {
+    public static func score(_ net: any Supernet, cell: ArchitectureChoices, calibration: [Batch], data: Dataset) -> Double {
         recalibrateBatchNorm(net, cell: cell, batches: calibration)
         return accuracy(net, cell: cell, data: data)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import NASNN
 
 /// Every setting of a weight-sharing search, with the CPU-scale defaults documented in
 /// docs/weight_sharing.md (the papers' values are listed beside each there). Serialised into
@@ -7,8 +8,10 @@ public struct WeightSharingConfig: Codable, Equatable, Sendable {
     // Supernet and data.
     /// Stem channels C (the benchmark: 16).
     public var channels = 8
-    /// Cells per stage N (the benchmark: 5).
+    /// NAS-Bench-201: cells per stage N (the benchmark: 5).
     public var cellsPerStage = 1
+    /// DARTS space: cells in the network, reductions at 1/3 and 2/3 (the paper's search: 8).
+    public var layers = 5
     /// Input side: 16 (Fashion-MNIST 2×2-averaged to 14×14, zero-padded), 28 (as is) or 32 (padded).
     public var imageSize = 16
     /// Fashion-MNIST training images used (the first N), split in half: weights / architecture.
@@ -45,7 +48,8 @@ public struct WeightSharingConfig: Codable, Equatable, Sendable {
     public var angleGenerations = 20
 
     // Few-shot NAS.
-    /// The edge split into one sub-supernet per op (0…5, the cell string's edge order).
+    /// The decision split into one sub-supernet per op (a row of α: NAS-Bench-201 0…5 in the
+    /// cell string's edge order; DARTS 0…27, the normal cell's 14 edges then the reduction cell's).
     public var splitEdge = 0
     /// Fine-tuning epochs of each sub-supernet.
     public var fewShotEpochs = 2
@@ -137,12 +141,19 @@ public struct WeightSharingConfig: Codable, Equatable, Sendable {
         return out
     }
 
+    /// The checks that need the searched space.
+    func validate(for space: ModelSpace) throws {
+        guard splitEdge < space.rows.count else {
+            throw WeightSharingError.badConfig("split_edge must be 0…\(space.rows.count - 1) in this space, got \(splitEdge)")
+        }
+    }
+
     func validate() throws {
         guard [16, 28, 32].contains(imageSize) else { throw WeightSharingError.badConfig("image_size must be 16, 28 or 32") }
         guard channels > 0, cellsPerStage > 0, batchSize > 0, epochs > 0, trainImages >= 2 * batchSize else {
             throw WeightSharingError.badConfig("channels, cells_per_stage, batch_size and epochs must be positive and train_images at least two batches")
         }
-        guard (0..<6).contains(splitEdge) else { throw WeightSharingError.badConfig("split_edge must be 0…5") }
+        guard splitEdge >= 0, layers >= 1 else { throw WeightSharingError.badConfig("split_edge must be ≥ 0 and layers ≥ 1") }
         guard population >= 2, parents >= 1, parents <= population, generations >= 0,
               anglePopulation >= 2, angleGenerations >= 0 else {
             throw WeightSharingError.badConfig("population needs at least 2 members and parents ≤ population")

@@ -24,7 +24,9 @@ public enum WeightSharingMethod: String, CaseIterable, Codable, Sendable {
 
 /// What a weight-sharing search found.
 public struct WeightSharingResult: Sendable, Equatable {
-    public var cell: NB201Cell
+    public var architecture: ArchitectureChoices
+    /// The architecture in the space's notation (NAS-Bench-201 cell string, DARTS genotype).
+    public var description: String
     /// The method's own score of the cell (supernet accuracy, angle, probability, …), for logs.
     public var score: Double
     public var scoreName: String
@@ -33,6 +35,9 @@ public struct WeightSharingResult: Sendable, Equatable {
     public var seconds: Double
     /// The per-epoch health check of every monitored stage (empty for SPOS, few-shot SPOS and RLNAS).
     public var health: [EpochHealth] = []
+
+    /// The NAS-Bench-201 cell of a run on that space.
+    public var cell: NB201Cell { NB201Supernet.cell(architecture) }
 
     /// The first epoch the collapse detector fired at, as "stage:epoch".
     public var collapse: String? {
@@ -50,6 +55,7 @@ public struct SearchInterrupted: Error, Equatable {}
 /// with the cell an uninterrupted search finds.
 public final class WeightSharingSearch {
     public let method: WeightSharingMethod
+    public let space: SupernetSpace
     public let config: WeightSharingConfig
     public let seed: UInt64
     public let data: SupernetData
@@ -64,17 +70,25 @@ public final class WeightSharingSearch {
     var progress: [String: Int] = [:]
     var epochsRun = 0
 
-    public init(method: WeightSharingMethod, config: WeightSharingConfig, seed: UInt64, data: SupernetData,
-                checkpoint: URL? = nil) throws {
+    public init(method: WeightSharingMethod, space: SupernetSpace = .nb201, config: WeightSharingConfig, seed: UInt64,
+                data: SupernetData, checkpoint: URL? = nil) throws {
         try config.validate()
-        self.method = method; self.config = config; self.seed = seed; self.data = data; self.checkpoint = checkpoint
+        self.method = method; self.space = space; self.config = config; self.seed = seed; self.data = data
+        self.checkpoint = checkpoint
+        // The decisions of the space (a supernet at one channel would do; this one is thrown away).
+        let probe = space.makeSupernet(config, inputChannels: data.inputChannels, classes: data.classes, seed: seed)
+        modelSpace = probe.space
+        try config.validate(for: modelSpace)
     }
+
+    /// The decisions of the searched space.
+    public let modelSpace: ModelSpace
 
     public func run() throws -> WeightSharingResult {
         let start = Date()
         if config.threads > 0 { Parallel.threadCount = config.threads }
         try restore()
-        let (cell, score, name): (NB201Cell, Double, String)
+        let (cell, score, name): (ArchitectureChoices, Double, String)
         switch method {
         case .darts: (cell, score, name) = try DARTS.search(self, secondOrder: false)
         case .darts2: (cell, score, name) = try DARTS.search(self, secondOrder: true)
@@ -85,8 +99,9 @@ public final class WeightSharingSearch {
         case .mdenas: (cell, score, name) = try MdeNAS.search(self)
         case .dnal: (cell, score, name) = try DNAL.search(self)
         }
-        log?("\(method.rawValue): \(cell) (\(name) \(String(format: "%.4f", score)))")
-        return WeightSharingResult(cell: cell, score: score, scoreName: name, epochsRun: epochsRun,
+        let description = describe(cell)
+        log?("\(method.rawValue): \(description) (\(name) \(String(format: "%.4f", score)))")
+        return WeightSharingResult(architecture: cell, description: description, score: score, scoreName: name, epochsRun: epochsRun,
                                    seconds: Date().timeIntervalSince(start), health: health)
     }
 
@@ -95,10 +110,13 @@ public final class WeightSharingSearch {
     /// The supernet named `name`, created from `initSeed` (default: the run's seed) when new.
     func state(_ name: String, initSeed: UInt64? = nil) -> SupernetState {
         if let s = states[name] { return s }
-        let s = SupernetState(config: config, inputChannels: data.inputChannels, classes: data.classes, seed: initSeed ?? seed)
+        let s = freshState(seed: initSeed ?? seed)
         states[name] = s
         return s
     }
+
+    /// The architecture in the space's notation.
+    func describe(_ a: ArchitectureChoices) -> String { state("main").net.describe(a) }
 
     /// Restart `r` of a `restarts=k` run: restart 0 is the plain run (stage "main", the run's
     /// seed); restart r > 0 is stage "restart<r>", initialised from seed + r·0x9E3779B9.
@@ -107,8 +125,9 @@ public final class WeightSharingSearch {
     }
 
     /// A supernet exactly as initialised at the start of the run (RLNAS's reference weights).
-    func freshState() -> SupernetState {
-        SupernetState(config: config, inputChannels: data.inputChannels, classes: data.classes, seed: seed)
+    func freshState(seed: UInt64? = nil) -> SupernetState {
+        let net = space.makeSupernet(config, inputChannels: data.inputChannels, classes: data.classes, seed: seed ?? self.seed)
+        return SupernetState(net: net, config: config, seed: seed ?? self.seed)
     }
 
     /// Epochs of `stage` already trained (from the checkpoint).
@@ -130,8 +149,8 @@ public final class WeightSharingSearch {
             var warning: String?
             if let health {
                 let (record, ends) = checkHealth(stage, epoch: e, probe: health)
-                message += String(format: "; derived %@ parameter-free %d/6 validation %.2f%%", record.cell.description,
-                                  Int((record.parameterFreeShare * 6).rounded()), 100 * record.validationAccuracy)
+                message += String(format: "; derived %@ parameter-free %d/%d validation %.2f%%", record.cell,
+                                  record.parameterFree, record.choices, 100 * record.validationAccuracy)
                 if record.collapse { warning = collapseWarning(stage, record) }
                 if ends { e = epochs }
             }
@@ -148,58 +167,78 @@ public final class WeightSharingSearch {
         extra.keys.filter { $0.hasPrefix("health.") && !$0.hasSuffix(".best") }.sorted().flatMap { key -> [EpochHealth] in
             let stage = String(key.dropFirst("health.".count))
             return healthRows(stage).enumerated().compactMap { i, row in
-                // A checkpoint is user input: a row that is not a cell code is left out, not trusted.
-                guard row[0].isFinite, (0..<Float(NB201Cell.spaceSize)).contains(row[0]) else { return nil }
-                let cell = NB201Cell(code: Int(row[0]))
-                return EpochHealth(stage: stage, epoch: i + 1, cell: cell, parameterFreeShare: Double(row[1]),
-                                   validationAccuracy: Double(row[2]), collapse: row[3] != 0)
+                // A checkpoint is user input: a row that is not an architecture of the space is left out, not trusted.
+                guard let a = architecture(flat: Array(row.dropLast(3))) else { return nil }
+                let (free, of) = modelSpace.parameterFreeShare(a)
+                return EpochHealth(stage: stage, epoch: i + 1, architecture: a, cell: describe(a), parameterFree: free, choices: of,
+                                   validationAccuracy: Double(row[row.count - 2]), collapse: row[row.count - 1] != 0)
             }
         }
     }
 
-    /// Rows (cell code, parameter-free share, validation accuracy, fired) of `stage`, one per
-    /// epoch, kept in the checkpoint so a resumed run decides exactly as an uninterrupted one.
-    private func healthRows(_ stage: String) -> [[Float]] {
-        guard let t = extra["health.\(stage)"], t.shape.count == 2, t.shape[1] == 4 else { return [] }
-        let a = t.array
-        return (0..<t.shape[0]).map { Array(a[($0 * 4)..<($0 * 4 + 4)]) }
+    /// Values an architecture flattens to (one per layer or value decision, k per input choice).
+    private var flatLength: Int {
+        modelSpace.decisions.reduce(0) { n, d in if case .input(let k) = d.kind { return n + k } else { return n + 1 } }
     }
 
-    /// Scores the stage's derived cell, records it, runs the detector; true when the stage ends.
+    private func architecture(flat: [Float]) -> ArchitectureChoices? {
+        guard flat.count == flatLength, flat.allSatisfy({ $0.isFinite && $0 >= -1 && $0 < 1e6 }) else { return nil }
+        var i = 0
+        let a = ArchitectureChoices(modelSpace.decisions.map { d in
+            let k: Int
+            if case .input(let chosen) = d.kind { k = chosen } else { k = 1 }
+            defer { i += k }
+            return flat[i..<(i + k)].map { Int($0) }
+        })
+        return modelSpace.allows(a, mask: modelSpace.fullMask) ? a : nil
+    }
+
+    /// Rows (flattened architecture, parameter-free share, validation accuracy, fired) of
+    /// `stage`, one per epoch, kept in the checkpoint so a resumed run decides exactly as an
+    /// uninterrupted one.
+    private func healthRows(_ stage: String) -> [[Float]] {
+        let n = flatLength + 3
+        guard let t = extra["health.\(stage)"], t.shape.count == 2, t.shape[1] == n else { return [] }
+        let a = t.array
+        return (0..<t.shape[0]).map { Array(a[($0 * n)..<($0 * n + n)]) }
+    }
+
+    /// Scores the stage's derived architecture, records it, runs the detector; true when the stage ends.
     private func checkHealth(_ stage: String, epoch: Int, probe: HealthProbe) -> (EpochHealth, Bool) {
         let cell = probe.derive()
-        let share = SupernetHealth.parameterFreeShare(cell)
+        let (free, of) = modelSpace.parameterFreeShare(cell)
+        let share = Double(free) / Double(max(of, 1))
         // Stored and compared as Float, so the decision after a resume is the same.
         let accuracy = Float(SupernetHealth.validationAccuracy(probe.net, cell: cell, calibration: calibrationBatches(),
                                                                data: evaluationSet()))
         var rows = healthRows(stage)
-        let accuracies = rows.map { Double($0[2]) } + [Double(accuracy)]
-        let firedBefore = rows.contains { $0[3] != 0 }
+        let accuracies = rows.map { Double($0[$0.count - 2]) } + [Double(accuracy)]
+        let firedBefore = rows.contains { $0[$0.count - 1] != 0 }
         let fires = !firedBefore && SupernetHealth.fires(accuracies: accuracies, share: share,
                                                           threshold: config.collapseShare, patience: config.collapsePatience)
-        if accuracy > (rows.map { $0[2] }.max() ?? -1) { extra["health.\(stage).best"] = probe.architecture.copy() }
-        rows.append([Float(cell.code), Float(share), accuracy, fires ? 1 : 0])
-        extra["health.\(stage)"] = Tensor(shape: [rows.count, 4], data: rows.flatMap { $0 })
+        if accuracy > (rows.map { $0[$0.count - 2] }.max() ?? -1) { extra["health.\(stage).best"] = probe.architecture.copy() }
+        rows.append(cell.choices.flatMap { $0.map(Float.init) } + [Float(share), accuracy, fires ? 1 : 0])
+        extra["health.\(stage)"] = Tensor(shape: [rows.count, flatLength + 3], data: rows.flatMap { $0 })
         if fires && config.onCollapse == .rollback, let best = extra["health.\(stage).best"] {
             probe.architecture.assign(best)
         }
-        let record = EpochHealth(stage: stage, epoch: epoch, cell: cell, parameterFreeShare: share,
-                                 validationAccuracy: Double(accuracy), collapse: fires)
+        let record = EpochHealth(stage: stage, epoch: epoch, architecture: cell, cell: describe(cell), parameterFree: free,
+                                 choices: of, validationAccuracy: Double(accuracy), collapse: fires)
         return (record, fires && config.onCollapse != .warn)
     }
 
     private func collapseWarning(_ stage: String, _ r: EpochHealth) -> String {
         let rows = healthRows(stage)
-        let best = SupernetHealth.bestEpoch(rows.map { Double($0[2]) }) ?? 0
+        let best = SupernetHealth.bestEpoch(rows.map { Double($0[$0.count - 2]) }) ?? 0
         let what: String
         switch config.onCollapse {
         case .warn: what = "training goes on (--param on_collapse=stop|rollback ends the stage here)"
         case .stop: what = "the stage stops here (on_collapse=stop)"
         case .rollback: what = "the stage stops and its architecture is rolled back to epoch \(best + 1) (on_collapse=rollback)"
         }
-        return String(format: "warning: supernet collapse suspected in %@ at epoch %d: %d of 6 edges parameter-free, "
+        return String(format: "warning: supernet collapse suspected in %@ at epoch %d: %d of %d edges parameter-free, "
                       + "validation accuracy of the derived cell best at epoch %d (%.2f%%), not improved for %d epochs; %@",
-                      stage, r.epoch, Int((r.parameterFreeShare * 6).rounded()), best + 1, 100 * Double(rows[best][2]),
+                      stage, r.epoch, r.parameterFree, r.choices, best + 1, 100 * Double(rows[best][rows[best].count - 2]),
                       rows.count - 1 - best, what)
     }
 
@@ -237,8 +276,9 @@ public final class WeightSharingSearch {
         let e = JSONEncoder()
         e.outputFormatting = .sortedKeys
         return [
-            "format": "swiftnas-supernet-1",
+            "format": "swiftnas-supernet-2",
             "method": method.rawValue,
+            "space": space.rawValue,
             "seed": String(seed),
             "config": String(decoding: try e.encode(config), as: UTF8.self),
             "progress": String(decoding: try e.encode(progress), as: UTF8.self),
@@ -259,7 +299,7 @@ public final class WeightSharingSearch {
         guard let checkpoint, FileManager.default.fileExists(atPath: checkpoint.path) else { return }
         let (tensors, meta) = try Safetensors.read(checkpoint)
         let expected = try metadata()
-        for key in ["format", "method", "seed", "config"] where meta[key] != expected[key] {
+        for key in ["format", "method", "space", "seed", "config"] where meta[key] != expected[key] {
             throw WeightSharingError.checkpointMismatch(
                 "\(checkpoint.path) was written with another \(key) (\(meta[key] ?? "none")); use a new checkpoint path")
         }
@@ -269,25 +309,5 @@ public final class WeightSharingSearch {
         }
         for (k, v) in tensors where k.hasPrefix("extra.") { extra[String(k.dropFirst(6))] = v }
         log?("resumed from \(checkpoint.path): " + progress.keys.sorted().map { "\($0) \(progress[$0]!) epochs" }.joined(separator: ", "))
-    }
-}
-
-/// Per-edge argmax helpers shared by the methods.
-enum Discretize {
-    /// The op with the largest value on each edge among those `mask` allows (ties: first).
-    static func argmax(_ values: [Float], mask: [[Bool]]) -> NB201Cell {
-        NB201Cell(ops: (0..<NB201Cell.edgeCount).map { e in
-            var best = -Float.infinity, bk = 0
-            for k in 0..<5 where mask[e][k] && values[e * 5 + k] > best { best = values[e * 5 + k]; bk = k }
-            return NB201Operation(rawValue: bk)!
-        })
-    }
-
-    /// A uniformly random cell among those `mask` allows.
-    static func uniform(mask: [[Bool]], using rng: inout SeededGenerator) -> NB201Cell {
-        NB201Cell(ops: (0..<NB201Cell.edgeCount).map { e in
-            let allowed = (0..<5).filter { mask[e][$0] }
-            return NB201Operation(rawValue: allowed[Int(rng.next() % UInt64(allowed.count))])!
-        })
     }
 }

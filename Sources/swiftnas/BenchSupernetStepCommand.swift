@@ -33,14 +33,14 @@ struct BenchSupernetStepCommand: ParsableCommand {
         let alpha = Tensor(shape: [6, 5], data: (0..<30).map { _ in 1e-3 * rng.nextNormal() })
         let weights = softmax(alpha)
         var pathRng = SeededGenerator(seed: 2)
-        func step(_ mode: NB201SupernetMode) {
+        func step(_ mode: SupernetMode) {
             net.zeroGrad()
             let loss = crossEntropy(net(x, mode: mode), targets: labels)
             loss.backward()
             clipGradNorm(sgd.parameters, maxNorm: 5)
             sgd.step()
         }
-        func median(_ mode: () -> NB201SupernetMode) -> Double {
+        func median(_ mode: () -> SupernetMode) -> Double {
             for _ in 0..<warmup { step(mode()) }
             var times: [Double] = []
             for _ in 0..<steps {
@@ -51,13 +51,8 @@ struct BenchSupernetStepCommand: ParsableCommand {
             }
             return times.sorted()[times.count / 2]
         }
-        let all = Array(repeating: Array(repeating: true, count: 5), count: 6)
         let weighted = median { .weighted(weights) }
-        let path = median {
-            var ops: [NB201Operation] = []
-            for e in 0..<6 { ops.append(NB201Operation(rawValue: Int(pathRng.next() % 5))!); _ = all[e] }
-            return .path(NB201Cell(ops: ops))
-        }
+        let path = median { .path(ArchitectureChoices((0..<6).map { _ in [Int(pathRng.next() % 5)] })) }
         print(String(format: "swiftnas supernet step C=%d N=%d %dx%d batch %d threads %d: weighted_ms=%.3f path_ms=%.3f",
                      channels, cells, size, size, batch, Parallel.threadCount, weighted, path))
     }

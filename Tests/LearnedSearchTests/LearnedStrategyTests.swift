@@ -119,8 +119,8 @@ final class NAOTests: XCTestCase {
         h.firstEpochs = 60; h.epochs = 20; h.exhaustiveShare = 0
         var s = try NAO(space: space, hyperparameters: h, seed: 1)
         let proposals = try drive(&s, steps: 30)
-        let random = proposals.prefix(10).map(syntheticObjective).max()!
-        let learned = proposals.dropFirst(10).map(syntheticObjective).max()!
+        let random = proposals.prefix(10).map(syntheticObjective).max() ?? 0
+        let learned = proposals.dropFirst(10).map(syntheticObjective).max() ?? 0
         XCTAssertGreaterThan(learned, random)
     }
 }

@@ -10,9 +10,14 @@ import XCTest
 final class HealthTests: XCTestCase {
     func testParameterFreeShareCountsNoneSkipAndPool() throws {
         let collapsed = try NB201Cell(parsing: "|skip_connect~0|+|avg_pool_3x3~0|skip_connect~1|+|none~0|skip_connect~1|avg_pool_3x3~2|")
-        XCTAssertEqual(SupernetHealth.parameterFreeShare(collapsed), 1)
+        let space = NB201Supernet(config: NB201NetworkConfig(channels: 4, cellsPerStage: 1, inputChannels: 1, classes: 3, affine: false), seed: 0).space
+        func share(_ cell: NB201Cell) -> Double {
+            let (free, of) = space.parameterFreeShare(NB201Supernet.architecture(cell))
+            return Double(free) / Double(of)
+        }
+        XCTAssertEqual(share(collapsed), 1)
         let mixed = try NB201Cell(parsing: "|nor_conv_3x3~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|none~0|skip_connect~1|avg_pool_3x3~2|")
-        XCTAssertEqual(SupernetHealth.parameterFreeShare(mixed), 4.0 / 6, accuracy: 1e-12)
+        XCTAssertEqual(share(mixed), 4.0 / 6, accuracy: 1e-12)
     }
 
     func testDetectorNeedsBothAParameterFreeCellAndAStall() {
@@ -53,13 +58,13 @@ final class HealthTests: XCTestCase {
 
         let stop = try run(.darts, eager.merging(["on_collapse": "stop"]) { $1 })
         XCTAssertEqual(stop.health.count, fired.epoch, "stop ends the stage at the firing epoch")
-        XCTAssertEqual(stop.cell, fired.cell)
+        XCTAssertEqual(stop.architecture, fired.architecture)
         XCTAssertEqual(stop.epochsRun, fired.epoch)
 
         let rollback = try run(.darts, eager.merging(["on_collapse": "rollback"]) { $1 })
         let upToFiring = Array(warn.health.prefix(fired.epoch))
         let best = upToFiring.first { $0.validationAccuracy == upToFiring.map(\.validationAccuracy).max() }
-        XCTAssertEqual(rollback.cell, best?.cell, "rollback returns the best-validating epoch's cell")
+        XCTAssertEqual(rollback.architecture, best?.architecture, "rollback returns the best-validating epoch's cell")
         XCTAssertEqual(rollback.collapse, "main:\(fired.epoch)")
     }
 
@@ -98,8 +103,8 @@ final class HealthTests: XCTestCase {
         XCTAssertEqual(three.epochsRun, 6)
         // The winner's score is its recalibrated accuracy, the best of the three restarts' final cells.
         let finals = Dictionary(grouping: three.health, by: \.stage).values.compactMap { $0.max { $0.epoch < $1.epoch } }
-        XCTAssertTrue(finals.contains { $0.cell == three.cell })
-        XCTAssertEqual(three.score, finals.map(\.validationAccuracy).max()!, accuracy: 1e-6)
+        XCTAssertTrue(finals.contains { $0.architecture == three.architecture })
+        XCTAssertEqual(three.score, finals.map(\.validationAccuracy).max() ?? -1, accuracy: 1e-6)
         let spos = try run(.spos, ["epochs": "2", "restarts": "2"])
         XCTAssertEqual(spos.epochsRun, 4)
     }

@@ -55,6 +55,31 @@ final class MethodTests: XCTestCase {
         }
     }
 
+    /// Every method runs unchanged on DARTS's space (no method knows a space's op count) and
+    /// ends with a genotype that prints verbatim and parses back to the same architecture.
+    func testEveryMethodRunsOnTheDARTSSpace() throws {
+        var c = TestData.config
+        c.layers = 3; c.epochs = 1; c.population = 3; c.anglePopulation = 4; c.angleGenerations = 1; c.evaluationImages = 16
+        let data = SupernetData(weightHalf: TestData.make(count: 32, seed: 1), archHalf: TestData.make(count: 32, seed: 2))
+        for method in WeightSharingMethod.allCases {
+            let search = { try WeightSharingSearch(method: method, space: .darts, config: c, seed: 5, data: data, checkpoint: nil) }
+            let r = try search().run()
+            let genotype = try DARTSGenotype(parsing: r.description)
+            XCTAssertEqual(DARTSSpace.architecture(genotype), r.architecture, "\(method): \(r.description)")
+            XCTAssertTrue(DARTSSpace.space.allows(r.architecture, mask: DARTSSpace.space.fullMask), "\(method)")
+            XCTAssertTrue(r.score.isFinite, "\(method)")
+            if method == .darts || method == .spos {
+                let again = try search().run()
+                XCTAssertEqual(again.architecture, r.architecture, "\(method) is not deterministic")
+                XCTAssertEqual(again.score, r.score, "\(method) is not deterministic")
+            }
+        }
+        // A split decision beyond the space's 28 is refused before any training.
+        c.splitEdge = 28
+        XCTAssertThrowsError(try WeightSharingSearch(method: .fewshotDarts, space: .darts, config: c, seed: 5,
+                                                     data: data, checkpoint: nil).run())
+    }
+
     func testResumeAfterKillEndsWithTheSameResult() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-resume-\(ProcessInfo.processInfo.processIdentifier)")
         try? FileManager.default.removeItem(at: dir)
@@ -166,16 +191,18 @@ final class MethodTests: XCTestCase {
 
         let config = NB201NetworkConfig(channels: 4, cellsPerStage: 1, inputChannels: 1, classes: 3, affine: false)
         let initial = NB201Supernet(config: config, seed: 4), trained = NB201Supernet(config: config, seed: 4)
-        let conv = try NB201Cell(parsing: "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|none~0|none~1|nor_conv_3x3~2|")
-        let noConv = try NB201Cell(parsing: "|skip_connect~0|+|avg_pool_3x3~0|none~1|+|none~0|none~1|skip_connect~2|")
-        let cut = try NB201Cell(parsing: "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|")
-        XCTAssertFalse(RLNAS.isConnected(cut))
-        XCTAssertTrue(RLNAS.isConnected(conv) && RLNAS.isConnected(noConv))
+        let arch = NB201Supernet.architecture
+        let conv = arch(try NB201Cell(parsing: "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|none~0|none~1|nor_conv_3x3~2|"))
+        let noConv = arch(try NB201Cell(parsing: "|skip_connect~0|+|avg_pool_3x3~0|none~1|+|none~0|none~1|skip_connect~2|"))
+        let cut = arch(try NB201Cell(parsing: "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|"))
+        XCTAssertFalse(trained.isConnected(cut))
+        XCTAssertTrue(trained.isConnected(conv) && trained.isConnected(noConv))
         // Untrained: every path's angle is zero.
         XCTAssertEqual(RLNAS.angleMetric(initial: initial, trained: trained, cell: conv), 0, accuracy: 1e-6)
         // Moving the 3×3 convolutions' weights turns only the paths that use them.
         var rng = SeededGenerator(seed: 9)
-        for c in trained.cells { for e in 0..<6 { let w = c.mixedOp(e).conv3x3.conv.weight
+        for c in trained.cells { for e in 0..<6 {
+            let w = try XCTUnwrap(c.edges[e].candidates[NB201Operation.conv3x3.rawValue].body as? ReLUConvBN).conv.weight
             for j in 0..<w.count { w[flat: j] += 0.2 * rng.nextNormal() } } }
         XCTAssertGreaterThan(RLNAS.angleMetric(initial: initial, trained: trained, cell: conv), 0.05)
         XCTAssertEqual(RLNAS.angleMetric(initial: initial, trained: trained, cell: noConv), 0, accuracy: 1e-6)
@@ -184,7 +211,7 @@ final class MethodTests: XCTestCase {
         // The path vector holds shared + chosen weights, and stand-ins for parameter-free ops.
         let shared = trained.sharedParameters().count
         // Per cell (one per stage): two 3×3 convolution weights and one identity stand-in.
-        XCTAssertEqual(RLNAS.pathVector(trained, conv).count, shared + 3 * (2 + 1))
+        XCTAssertEqual(trained.pathVector(conv).count, shared + 3 * (2 + 1))
     }
 
     func testDNALNeverDerivesNone() throws {
@@ -198,7 +225,8 @@ final class MethodTests: XCTestCase {
         var rng = SeededGenerator(seed: 2)
         let alpha = Tensor(shape: [6, 5], data: (0..<30).map { _ in 0.1 * rng.nextNormal() })
         let all = Array(repeating: Array(repeating: true, count: 5), count: 6)
-        let argmax = DARTS.discretize(alpha, mask: all)
+        let space = NB201Supernet(config: NB201NetworkConfig(channels: 4, cellsPerStage: 1, inputChannels: 1, classes: 3, affine: false), seed: 0).space
+        let argmax = NB201Supernet.cell(space.argmax(alpha.array, mask: all))
         var previousDistance = Float.infinity
         for beta: Float in [1, 10, 100, 1000, 10000] {
             let g = DNAL.gates(alpha, beta: beta, mask: all)

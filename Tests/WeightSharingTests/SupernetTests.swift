@@ -4,9 +4,16 @@ import NASSpaces
 import NASTensor
 import XCTest
 
-/// Mixed-op forward modes of the NAS-Bench-201 supernet.
+/// The model-space primitives and the forward modes of both supernets (NAS-Bench-201, DARTS):
+/// a fixed architecture instantiated from a space computes exactly what the supernet's single
+/// path computes with the same weights.
 final class SupernetTests: XCTestCase {
     static let tiny = NB201NetworkConfig(channels: 4, cellsPerStage: 1, inputChannels: 1, classes: 3, affine: false)
+    static let tinyDARTS = DARTSNetworkConfig(channels: 4, layers: 3, inputChannels: 1, classes: 3, affine: false)
+    static let genotypeText = "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('skip_connect', 0), ('sep_conv_3x3', 1), "
+        + "('skip_connect', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('skip_connect', 2)], normal_concat=range(2, 6), "
+        + "reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 0), ('max_pool_3x3', 0), "
+        + "('skip_connect', 2), ('skip_connect', 2), ('avg_pool_3x3', 0)], reduce_concat=range(2, 6))"
 
     func input(_ shape: [Int], seed: UInt64) -> Tensor {
         var rng = SeededGenerator(seed: seed)
@@ -16,56 +23,93 @@ final class SupernetTests: XCTestCase {
     func assertClose(_ a: Tensor, _ b: Tensor, tol: Float = 1e-5, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(a.shape, b.shape, file: file, line: line)
         var worst: Float = 0
-        for i in 0..<a.count { worst = max(worst, Swift.abs(a[flat: i] - b[flat: i])) }
+        for i in 0..<min(a.count, b.count) { worst = max(worst, Swift.abs(a[flat: i] - b[flat: i])) }
         XCTAssertLessThan(worst, tol, file: file, line: line)
     }
 
-    func testWeightedSumEqualsManualSum() {
-        var rng = SeededGenerator(seed: 1)
-        let op = NB201MixedOp(channels: 4, affine: false, using: &rng)
+    /// A layer choice in a mixture is the weighted sum of its candidates; on a path, the chosen one.
+    func testLayerChoiceWeightedSumAndPath() {
+        let net = NB201Supernet(config: Self.tiny, seed: 1)
+        let choice = net.cells[0].edges[0]
+        XCTAssertEqual(choice.label, "edge0")
+        XCTAssertEqual(choice.candidates.map(\.name), ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"])
         let x = input([2, 6, 6, 4], seed: 2)
         let w: [Float] = [0.1, 0.2, 0.3, 0.25, 0.15]
-        let weights = w.map { Tensor(shape: [1], data: [$0]) }
-        let mixed = withoutGrad { op(x, weights: weights)! }
+        let rows = Tensor(shape: [6, 5], data: (0..<30).map { w[$0 % 5] })
+        let mixed = withoutGrad { choice(x, net.space.context(.weighted(rows), allowed: net.mask))! }
         var manual = Tensor(zeros: x.shape)
-        for o in NB201Operation.allCases {
-            if let y = withoutGrad({ op(x, op: o) }) { manual = manual + y * w[o.rawValue] }
+        for (k, op) in choice.candidates.enumerated() {
+            if let y = withoutGrad({ op(x) }) { manual = manual + y * w[k] }
         }
         assertClose(mixed, manual)
+        for k in 1..<5 {
+            let a = ArchitectureChoices((0..<6).map { _ in [k] })
+            assertClose(withoutGrad { choice(x, net.space.context(.path(a), allowed: net.mask))! },
+                        withoutGrad { choice.candidates[k](x)! })
+        }
+        XCTAssertNil(choice(x, net.space.context(.path(ArchitectureChoices((0..<6).map { _ in [0] })), allowed: net.mask)))
     }
 
-    func testSinglePathEqualsChosenOpAlone() throws {
-        var rng = SeededGenerator(seed: 3)
-        let op = NB201MixedOp(channels: 4, affine: false, using: &rng)
-        let x = input([2, 6, 6, 4], seed: 4)
-        // One-hot weights select exactly the op.
-        for o in [NB201Operation.skipConnect, .conv1x1, .conv3x3, .avgPool3x3] {
-            let weights = (0..<5).map { Tensor(shape: [1], data: [$0 == o.rawValue ? 1 : 0]) }
-            assertClose(withoutGrad { op(x, weights: weights)! }, withoutGrad { op(x, op: o)! })
-        }
-        XCTAssertNil(op(x, op: .none))
-        // Whole network: path mode equals weighted mode with one-hot weights of that cell.
+    func testNB201FixedArchitectureEqualsSinglePath() throws {
         let net = NB201Supernet(config: Self.tiny, seed: 5)
         let cell = try NB201Cell(parsing: "|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|+|none~0|nor_conv_1x1~1|nor_conv_3x3~2|")
         let oneHot = Tensor(shape: [6, 5], data: (0..<30).map { cell[$0 / 5].rawValue == $0 % 5 ? 1 : 0 })
         let image = input([3, 8, 8, 1], seed: 6)
         net.eval()
-        assertClose(withoutGrad { net(image, mode: .path(cell)) }, withoutGrad { net(image, mode: .weighted(oneHot)) })
-        // … and equals the stand-alone NAS-Bench-201 network of that cell with the same weights.
-        let standalone = NB201Network(cell: cell, config: Self.tiny, seed: 9)
+        let path = withoutGrad { net(image, cell: cell) }
+        assertClose(path, withoutGrad { net(image, mode: .weighted(oneHot)) })
+        let standalone = try net.instantiate(cell)
         standalone.eval()
-        for (name, t) in standalone.namedTensors() {
-            let parts = name.split(separator: ".").map(String.init)
-            var source = name
-            if parts.first == "blocks", parts.count > 3, parts[2] == "edges" {
-                // blocks.i.edges.e.unit.X → blocks.i.edges.e.<conv1x1|conv3x3>.X
-                let e = try XCTUnwrap(Int(parts[3]))
-                let which = cell[e] == .conv1x1 ? "conv1x1" : "conv3x3"
-                source = (parts[0..<4] + [which] + parts[5...]).joined(separator: ".")
-            }
-            t.assign(try XCTUnwrap(net.stateDict()[source], source))
+        // Bit for bit: the same operations on the same weights in the same order.
+        XCTAssertEqual(withoutGrad { standalone(image) }.array, path.array)
+        XCTAssertEqual(NB201Supernet.cell(NB201Supernet.architecture(cell)), cell)
+    }
+
+    func testDARTSFixedArchitectureEqualsSinglePath() throws {
+        let net = DARTSSupernet(config: Self.tinyDARTS, seed: 3)
+        let genotype = try DARTSGenotype(parsing: Self.genotypeText)
+        let a = DARTSSpace.architecture(genotype)
+        XCTAssertTrue(net.space.allows(a, mask: net.mask))
+        let image = input([2, 8, 8, 1], seed: 4)
+        net.eval()
+        let path = withoutGrad { net(image, mode: .path(a)) }
+        XCTAssertEqual(path.shape, [2, 3])
+        let standalone = try net.instantiate(a)
+        standalone.eval()
+        XCTAssertEqual(standalone.genotype, genotype.canonical)
+        assertClose(withoutGrad { standalone(image) }, path, tol: 1e-6)
+        // The relaxation with all weight on the chosen operations (and on `none` elsewhere) is the path.
+        var w = [Float](repeating: 0, count: net.space.rows.count * net.space.width)
+        for (r, d) in net.space.rows.enumerated() { w[r * net.space.width + max(a.choices[d][0], 0)] = 1 }
+        assertClose(withoutGrad { net(image, mode: .weighted(Tensor(shape: [net.space.rows.count, net.space.width], data: w))) },
+                    path, tol: 1e-5)
+    }
+
+    func testDARTSGenotypeRoundTripAndErrors() throws {
+        let g = try DARTSGenotype(parsing: Self.genotypeText)
+        XCTAssertEqual(g.description, Self.genotypeText, "printed verbatim")
+        XCTAssertEqual(try DARTSGenotype(parsing: g.description), g)
+        XCTAssertEqual(try DARTSSpace.genotype(DARTSSpace.architecture(g)), g.canonical)
+        // Any architecture of the space survives genotype → text → genotype → architecture.
+        var rng = SeededGenerator(seed: 11)
+        let space = DARTSSpace.space
+        for _ in 0..<50 {
+            let a = space.uniform(mask: space.fullMask, using: &rng)
+            let text = try DARTSSpace.genotype(a).description
+            XCTAssertEqual(DARTSSpace.architecture(try DARTSGenotype(parsing: text)), a, text)
         }
-        assertClose(withoutGrad { standalone(image) }, withoutGrad { net(image, mode: .path(cell)) })
+        XCTAssertGreaterThan(space.size(mask: space.fullMask), 1e9)
+        let bad = [
+            "Genotype(normal=[], normal_concat=range(2, 6), reduce=[], reduce_concat=range(2, 6))",
+            Self.genotypeText.replacingOccurrences(of: "('sep_conv_3x3', 0), ('sep_conv_3x3', 1)", with: "('conv_7x7', 0), ('sep_conv_3x3', 1)"),
+            Self.genotypeText.replacingOccurrences(of: "('skip_connect', 2)]", with: "('skip_connect', 9)]"),
+            Self.genotypeText.replacingOccurrences(of: "('sep_conv_3x3', 0), ('sep_conv_3x3', 1)", with: "('sep_conv_3x3', 1), ('sep_conv_3x3', 1)"),
+            Self.genotypeText.replacingOccurrences(of: "normal_concat=range(2, 6)", with: "normal_concat=range(2, 5)"),
+            Self.genotypeText + ")", "Genotype(", "", "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+        ]
+        for text in bad {
+            XCTAssertThrowsError(try DARTSGenotype(parsing: text), text) { XCTAssertTrue($0 is DARTSGenotypeError, text) }
+        }
     }
 
     func testMaskedSubsetIsMeanOfChosenOps() throws {
@@ -80,8 +124,8 @@ final class SupernetTests: XCTestCase {
         }
         assertClose(withoutGrad { net(image, mode: .masked(mask)) },
                     withoutGrad { net(image, mode: .weighted(Tensor(shape: [6, 5], data: weights))) })
-        // The edge mask of a few-shot sub-supernet restricts every mode.
-        net.edgeMask[0] = [false, false, false, true, false]
+        // The mask of a few-shot sub-supernet restricts every mode.
+        net.mask[0] = [false, false, false, true, false]
         XCTAssertTrue(net.allows(try NB201Cell(parsing: "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|")))
         XCTAssertFalse(net.allows(try NB201Cell(parsing: "|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|")))
     }
