@@ -153,7 +153,7 @@ public struct WeightSharingConfig: Codable, Equatable, Sendable {
         guard channels > 0, cellsPerStage > 0, batchSize > 0, epochs > 0, trainImages >= 2 * batchSize else {
             throw WeightSharingError.badConfig("channels, cells_per_stage, batch_size and epochs must be positive and train_images at least two batches")
         }
-        guard splitEdge >= 0, layers >= 1 else { throw WeightSharingError.badConfig("split_edge must be ≥ 0 and layers ≥ 1") }
+        guard splitEdge >= 0, layers >= 3 else { throw WeightSharingError.badConfig("split_edge must be ≥ 0 and layers ≥ 3 (DARTS: a normal cell before each reduction)") }
         guard population >= 2, parents >= 1, parents <= population, generations >= 0,
               anglePopulation >= 2, angleGenerations >= 0 else {
             throw WeightSharingError.badConfig("population needs at least 2 members and parents ≤ population")

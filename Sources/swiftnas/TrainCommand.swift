@@ -26,17 +26,22 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Data set path (IDX folder, CIFAR folder or CSV file).")
     var data: String
 
-    @Option(help: "Model: cnn, mlp or refcnn (ignored with --space).")
+    @Option(help: "Model: cnn, mlp or refcnn (without --space).")
     var model = "cnn"
 
-    @Option(help: "Search space of --arch: nb201 trains a NAS-Bench-201 network for that cell.")
+    @Option(help: "Search space of --arch: nb201 (a NAS-Bench-201 network of that cell) or darts (DARTS's network of that genotype).")
     var space: String?
 
-    @Option(help: "Architecture in the space's notation, e.g. a NAS-Bench-201 cell string.")
+    @Option(help: "Architecture in the space's notation: a NAS-Bench-201 cell string, or a DARTS genotype 'Genotype(normal=[…], …)'.")
     var arch: String?
 
-    @Option(help: "NB201 stem channels C.") var channels = 16
-    @Option(help: "NB201 cells per stage N.") var cells = 5
+    @Option(help: "Initial channels C (NAS-Bench-201 stem; DARTS: C, the stem has 3C).") var channels = 16
+    @Option(help: "NB201 cells per stage N.") var cells: Int?
+    @Option(help: "DARTS: cells in the network, reductions at 1/3 and 2/3 (the paper: 20).") var layers: Int?
+    @Option(name: .customLong("auxiliary-weight"), help: "DARTS: weight of the auxiliary head's loss (the paper: 0.4; 0: no head).")
+    var auxiliaryWeight: Float?
+    @Option(name: .customLong("drop-path"), help: "DARTS: drop-path probability, reached linearly at the last epoch (the paper: 0.2).")
+    var dropPath: Float?
 
     @Option(help: "Output folder for the checkpoint and the log.")
     var out = "runs/train"
@@ -61,7 +66,18 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue from <out>/checkpoint.safetensors if it exists.") var resume = false
 
     func validate() throws {
-        try validateCounts([("--channels", channels, 1), ("--cells", cells, 1), ("--train-limit", trainLimit, 0)])
+        try validateCounts([("--channels", channels, 1), ("--cells", cells ?? 1, 1), ("--layers", layers ?? 3, 3),
+                            ("--train-limit", trainLimit, 0)])
+        // A flag of one space given for another is a mistake, not something to ignore.
+        if space != "nb201", cells != nil { throw ValidationError("--cells applies to --space nb201 only") }
+        if space != "darts" {
+            for (flag, given) in [("--layers", layers != nil), ("--auxiliary-weight", auxiliaryWeight != nil), ("--drop-path", dropPath != nil)] where given {
+                throw ValidationError("\(flag) applies to --space darts only")
+            }
+        }
+        if let w = auxiliaryWeight, !(w.isFinite && w >= 0) { throw ValidationError("--auxiliary-weight must be ≥ 0 (got \(w))") }
+        if let p = dropPath, !(p.isFinite && p >= 0 && p < 1) { throw ValidationError("--drop-path must be in [0, 1) (got \(p))") }
+        if space != nil, arch == nil { throw ValidationError("--space \(space ?? "") needs --arch") }
         if let threads { try validateThreads(threads) }
         guard testFraction.isFinite, testFraction > 0, testFraction < 1 else {
             throw ValidationError("--test-fraction must be in (0, 1) (got \(testFraction))")
@@ -103,11 +119,19 @@ struct TrainCommand: ParsableCommand {
             // NB201 networks expect 32×32 inputs (three stages, two halvings); smaller images are zero-padded.
             try checkNB201Input(train, data)
             if train.height < 32 || train.width < 32 { train = train.padded(to: 32); test = test.padded(to: 32) }
-            net = NB201Network(cell: cell, config: NB201NetworkConfig(channels: channels, cellsPerStage: cells,
+            let n = cells ?? 5
+            net = NB201Network(cell: cell, config: NB201NetworkConfig(channels: channels, cellsPerStage: n,
                                                                       inputChannels: train.channels, classes: classes), seed: seed)
-            description = "nb201 cell \(cell) (C=\(channels), N=\(cells))"
+            description = "nb201 cell \(cell) (C=\(channels), N=\(n))"
+        case "darts":
+            guard let arch else { throw ValidationError("--space darts needs --arch 'Genotype(normal=[…], …)'") }
+            let genotype = try DARTSGenotype(parsing: arch)
+            let config = DARTSNetworkConfig(channels: channels, layers: layers ?? 8, inputChannels: train.channels, classes: classes,
+                                            affine: true, auxiliaryWeight: auxiliaryWeight ?? 0, dropPath: dropPath ?? 0)
+            net = DARTSNetwork(genotype: genotype, config: config, seed: seed)
+            description = "darts \(genotype) (C=\(channels), layers=\(config.layers), auxiliary \(config.auxiliaryWeight), drop path \(config.dropPath))"
         case let other?:
-            throw ValidationError("unknown search space '\(other)'; available: nb201")
+            throw ValidationError("unknown search space '\(other)'; available: nb201, darts")
         }
         let outDir = URL(fileURLWithPath: out)
         try makeOutputFolder(out, flag: "--out")
