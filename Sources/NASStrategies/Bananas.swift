@@ -18,10 +18,10 @@ import NASTensor
 /// The paper's predictor is deeper (10 layers of width 20, 200 epochs); the defaults here
 /// (2 hidden layers of 16, 100 epochs) keep a 100-seed benchmark to minutes and were enough
 /// to beat regularized evolution on NAS-Bench-201 (see docs/search.md).
-public struct Bananas<Space: SearchSpace & Codable>: HyperparameterizedStrategy {
+public struct Bananas<Space: SearchSpace & Codable>: ModelBasedStrategy {
     public enum Acquisition: String, Codable, Sendable { case its, ucb }
 
-    public struct Hyperparameters: Codable, Equatable, Sendable {
+    public struct Hyperparameters: Codable, Equatable, Sendable, ModelBasedHyperparameters {
         public var initialSamples: Int = 10
         public var ensembleSize: Int = 5
         public var hiddenLayers: Int = 2
@@ -39,17 +39,12 @@ public struct Bananas<Space: SearchSpace & Codable>: HyperparameterizedStrategy 
         public init() {}
     }
 
-    typealias Observed = LabelledArchitecture<Space.Architecture>
-
     public static var name: String { "bananas" }
 
     public var space: Space
     public let hyperparameters: Hyperparameters
     var rng: SeededGenerator
-    var history: [Observed] = []
-    var proposed: Set<Space.Architecture> = []
-    /// Proposals chosen by the last acquisition round, next last.
-    var queue: [Space.Architecture] = []
+    public var modelBased = ModelBasedState<Space.Architecture>()
 
     public init(space: Space, hyperparameters h: Hyperparameters = .init(), seed: UInt64) throws {
         // Upper limits keep a typo (or a corrupt store) from asking for years of predictor training.
@@ -68,54 +63,27 @@ public struct Bananas<Space: SearchSpace & Codable>: HyperparameterizedStrategy 
         self.rng = SeededGenerator(seed: seed)
     }
 
-    public mutating func ask() throws -> Proposal<Space.Architecture> {
-        if proposed.count < hyperparameters.initialSamples || history.count < 2 {
-            return Proposal(fresh())
-        }
-        if queue.isEmpty { queue = acquisitionRound().reversed() }
-        guard let next = queue.popLast() else { return Proposal(fresh()) }
-        proposed.insert(next)
-        return Proposal(next)
-    }
-
-    public mutating func tell(_ observation: Observation<Space.Architecture>) throws {
-        history.append(Observed(architecture: observation.architecture, objective: observation.objective))
-    }
-
-    /// A random architecture not proposed before (if one is found in a few draws).
-    private mutating func fresh() -> Space.Architecture {
-        var a = space.sample(using: &rng)
-        var redraws = 0
-        while proposed.contains(a), redraws < 100 { a = space.sample(using: &rng); redraws += 1 }
-        proposed.insert(a)
-        return a
-    }
+    public mutating func randomArchitecture() -> Space.Architecture { space.sample(using: &rng) }
 
     /// Trains the ensemble and returns the architectures to propose next, best first.
-    private mutating func acquisitionRound() -> [Space.Architecture] {
+    public mutating func round() throws -> [Space.Architecture] {
         let h = hyperparameters
         let ensemble = trainEnsemble()
 
         // Candidates: mutations of the best architectures so far.
-        let ranked = history.sorted { $0.objective > $1.objective }
-        var parents: [Space.Architecture] = []
-        var seenParents = Set<Space.Architecture>()
-        for o in ranked where seenParents.insert(o.architecture).inserted {
-            parents.append(o.architecture)
-            if parents.count == h.mutateTop { break }
-        }
+        let parents = modelBased.best(h.mutateTop)
         var candidates: [Space.Architecture] = []
         var inPool = Set<Space.Architecture>()
         var attempts = 0
         while candidates.count < h.candidates, attempts < h.candidates * 10 {
             let child = space.mutate(parents[attempts % parents.count], using: &rng)
             attempts += 1
-            if proposed.contains(child) || !inPool.insert(child).inserted { continue }
+            if modelBased.proposed.contains(child) || !inPool.insert(child).inserted { continue }
             candidates.append(child)
         }
         if candidates.isEmpty { return [] }
 
-        var scored: [(Space.Architecture, Double)] = []
+        var scores: [Double] = []
         for c in candidates {
             let x = TinyMLP.SparseInput(space.encode(c, as: h.encoding))
             let predictions = ensemble.map { Double($0.predict(x)) }
@@ -127,20 +95,17 @@ public struct Bananas<Space: SearchSpace & Codable>: HyperparameterizedStrategy 
             case .its: score = mean + std * Double(rng.nextNormal())
             case .ucb: score = mean + h.ucbKappa * std
             }
-            scored.append((c, score))
+            scores.append(score)
         }
-        // Stable order for equal scores: candidate generation order.
-        let order = scored.indices.sorted { scored[$0].1 > scored[$1].1 || (scored[$0].1 == scored[$1].1 && $0 < $1) }
-        return order.prefix(h.proposalsPerRound).map { scored[$0].0 }
+        return Array(bestFirst(candidates, scores: scores).prefix(h.proposalsPerRound))
     }
 
     private mutating func trainEnsemble() -> [TinyMLP] {
         let h = hyperparameters
-        let inputs = history.map { TinyMLP.SparseInput(space.encode($0.architecture, as: h.encoding)) }
+        let inputs = modelBased.history.map { TinyMLP.SparseInput(space.encode($0.architecture, as: h.encoding)) }
         // Standardised targets: the same learning rate works whatever the objective's units.
-        let ys = history.map(\.objective)
-        let mean = ys.reduce(0, +) / Double(ys.count)
-        let std = max((ys.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(ys.count)).squareRoot(), 1e-9)
+        let ys = modelBased.history.map(\.objective)
+        let (mean, std) = standardisation(ys)
         let targets = ys.map { Float(($0 - mean) / std) }
         let sizes = [space.encodingLength(h.encoding)] + Array(repeating: h.hiddenWidth, count: h.hiddenLayers) + [1]
         var models: [TinyMLP] = []

@@ -66,7 +66,7 @@ final class Comparator: Module {
 }
 
 /// Hyper-parameters of CTNAS (shared by every space it runs on).
-public struct CTNASHyperparameters: Codable, Equatable, Sendable {
+public struct CTNASHyperparameters: Codable, Equatable, Sendable, ModelBasedHyperparameters {
     /// Random architectures labelled before the comparator is first trained.
     public var initialSamples: Int = 10
     public var gcnWidth: Int = 32
@@ -110,19 +110,15 @@ public struct CTNASHyperparameters: Codable, Equatable, Sendable {
 ///    the `proposalsPerRound` the comparator ranks highest against the baseline; go to 2.
 ///
 /// Every label is a table query counted against the budget.
-public struct CTNAS<Space: CellGraphSpace & Codable>: HyperparameterizedStrategy {
+public struct CTNAS<Space: CellGraphSpace & Codable>: ModelBasedStrategy {
     public typealias Hyperparameters = CTNASHyperparameters
-
-    typealias Observed = LabelledArchitecture<Space.Architecture>
 
     public static var name: String { "ctnas" }
 
     public var space: Space
     public let hyperparameters: Hyperparameters
     var rng: SeededGenerator
-    var history: [Observed] = []
-    var proposed: Set<Space.Architecture> = []
-    var queue: [Space.Architecture] = []
+    public var modelBased = ModelBasedState<Space.Architecture>()
     var weights: FlatWeights?
     /// Controller weights (nil before the first round).
     var controllerWeights: FlatWeights?
@@ -146,32 +142,12 @@ public struct CTNAS<Space: CellGraphSpace & Codable>: HyperparameterizedStrategy
         self.rng = SeededGenerator(seed: seed)
     }
 
-    public mutating func ask() throws -> Proposal<Space.Architecture> {
-        if proposed.count < hyperparameters.initialSamples || history.count < 2 {
-            return Proposal(fresh())
-        }
-        if queue.isEmpty { queue = try round().reversed() }
-        guard let next = queue.popLast() else { return Proposal(fresh()) }
-        proposed.insert(next)
-        return Proposal(next)
-    }
-
-    public mutating func tell(_ observation: Observation<Space.Architecture>) throws {
-        history.append(Observed(architecture: observation.architecture, objective: observation.objective))
-    }
-
     /// The current baseline: the best labelled architecture.
     public var baseline: Space.Architecture? {
-        history.max { $0.objective < $1.objective }?.architecture
+        modelBased.history.max { $0.objective < $1.objective }?.architecture
     }
 
-    private mutating func fresh() -> Space.Architecture {
-        var a = space.sample(using: &rng)
-        var redraws = 0
-        while proposed.contains(a), redraws < 100 { a = space.sample(using: &rng); redraws += 1 }
-        proposed.insert(a)
-        return a
-    }
+    public mutating func randomArchitecture() -> Space.Architecture { space.sample(using: &rng) }
 
     mutating func currentComparator() throws -> Comparator {
         let h = hyperparameters
@@ -185,9 +161,9 @@ public struct CTNAS<Space: CellGraphSpace & Codable>: HyperparameterizedStrategy
     /// Trains the comparator on random labelled pairs (both orders).
     mutating func trainComparator(_ model: Comparator, steps: Int) {
         let h = hyperparameters
-        let graphs = history.map { space.cellGraph(of: $0.architecture) }
-        let ys = history.map(\.objective)
-        let n = history.count
+        let graphs = modelBased.history.map { space.cellGraph(of: $0.architecture) }
+        let ys = modelBased.history.map(\.objective)
+        let n = modelBased.history.count
         let optimizer = Adam(model.parameters(), lr: Float(h.learningRate))
         for _ in 0..<steps {
             var first: [Int] = [], second: [Int] = [], labels: [Int] = []
@@ -254,7 +230,7 @@ public struct CTNAS<Space: CellGraphSpace & Codable>: HyperparameterizedStrategy
         controllerWeights = FlatWeights(controller)
     }
 
-    mutating func round() throws -> [Space.Architecture] {
+    public mutating func round() throws -> [Space.Architecture] {
         let h = hyperparameters
         let firstRound = weights == nil
         let model = try currentComparator()
@@ -268,24 +244,23 @@ public struct CTNAS<Space: CellGraphSpace & Codable>: HyperparameterizedStrategy
         var inPool = Set<Space.Architecture>()
         for choices in controller.sample(h.candidateSamples, using: &rng) {
             let a = space.architecture(choices: choices)
-            if !proposed.contains(a), inPool.insert(a).inserted { candidates.append(a) }
+            if !modelBased.proposed.contains(a), inPool.insert(a).inserted { candidates.append(a) }
         }
         if h.scoreAllLimit > 0, let all = TokenLayout(counts: space.choiceCounts).allChoices(limit: h.scoreAllLimit) {
             for c in all {
                 let a = space.architecture(choices: c)
-                if !proposed.contains(a), inPool.insert(a).inserted { candidates.append(a) }
+                if !modelBased.proposed.contains(a), inPool.insert(a).inserted { candidates.append(a) }
             }
         }
         // The controller may have converged on labelled cells: add one-move neighbours of its mode.
         if candidates.count < h.proposalsPerRound {
             let mode = space.architecture(choices: controller.sample(1, greedy: true, using: &rng)[0])
             for a in space.neighbors(of: mode) + space.neighbors(of: base)
-            where !proposed.contains(a) && inPool.insert(a).inserted { candidates.append(a) }
+            where !modelBased.proposed.contains(a) && inPool.insert(a).inserted { candidates.append(a) }
         }
         if candidates.isEmpty { return [] }
         let scores = probabilitiesBetter(model, candidates, than: base)
-        let order = candidates.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
-        return order.prefix(h.proposalsPerRound).map { candidates[$0] }
+        return Array(bestFirst(candidates, scores: scores).prefix(h.proposalsPerRound))
     }
 }
 

@@ -143,8 +143,8 @@ final class NAOModel: Module {
 /// Paper settings (CIFAR-10): embedding 32, LSTM hidden 96, predictor MLP 200, λ = 0.8,
 /// Adam lr 0.001, 1000 seed architectures, 3 iterations, top 100 seeds, step size 10.
 /// Defaults here are sized for a table benchmark; see docs/learned_search.md.
-public struct NAO<Space: CategoricalSearchSpace & Codable>: HyperparameterizedStrategy {
-    public struct Hyperparameters: Codable, Equatable, Sendable {
+public struct NAO<Space: CategoricalSearchSpace & Codable>: ModelBasedStrategy {
+    public struct Hyperparameters: Codable, Equatable, Sendable, ModelBasedHyperparameters {
         public var initialSamples: Int = 10
         public var embeddingSize: Int = 16
         public var hiddenSize: Int = 24
@@ -176,16 +176,12 @@ public struct NAO<Space: CategoricalSearchSpace & Codable>: HyperparameterizedSt
         public init() {}
     }
 
-    typealias Observed = LabelledArchitecture<Space.Architecture>
-
     public static var name: String { "nao" }
 
     public var space: Space
     public let hyperparameters: Hyperparameters
     var rng: SeededGenerator
-    var history: [Observed] = []
-    var proposed: Set<Space.Architecture> = []
-    var queue: [Space.Architecture] = []
+    public var modelBased = ModelBasedState<Space.Architecture>()
     /// Encoder/predictor/decoder weights (nil before the first round).
     var weights: FlatWeights?
     /// Choice vectors of the unlabelled architectures (drawn at the first round).
@@ -212,27 +208,7 @@ public struct NAO<Space: CategoricalSearchSpace & Codable>: HyperparameterizedSt
 
     var layout: TokenLayout { TokenLayout(counts: space.choiceCounts) }
 
-    public mutating func ask() throws -> Proposal<Space.Architecture> {
-        if proposed.count < hyperparameters.initialSamples || history.count < 2 {
-            return Proposal(fresh())
-        }
-        if queue.isEmpty { queue = try round().reversed() }
-        guard let next = queue.popLast() else { return Proposal(fresh()) }
-        proposed.insert(next)
-        return Proposal(next)
-    }
-
-    public mutating func tell(_ observation: Observation<Space.Architecture>) throws {
-        history.append(Observed(architecture: observation.architecture, objective: observation.objective))
-    }
-
-    private mutating func fresh() -> Space.Architecture {
-        var a = space.sample(using: &rng)
-        var redraws = 0
-        while proposed.contains(a), redraws < 100 { a = space.sample(using: &rng); redraws += 1 }
-        proposed.insert(a)
-        return a
-    }
+    public mutating func randomArchitecture() -> Space.Architecture { space.sample(using: &rng) }
 
     /// A model with the stored weights, or a fresh one drawn from the strategy's generator.
     mutating func currentModel() throws -> NAOModel {
@@ -245,18 +221,18 @@ public struct NAO<Space: CategoricalSearchSpace & Codable>: HyperparameterizedSt
     }
 
     /// Trains the model further on the history, then returns the round's proposals, best first.
-    mutating func round() throws -> [Space.Architecture] {
+    public mutating func round() throws -> [Space.Architecture] {
         let h = hyperparameters
         let firstRound = weights == nil
         let model = try currentModel()
         if firstRound {
             unlabelled = (0..<h.unlabelledSamples).map { _ in space.choices(of: space.sample(using: &rng)) }
         }
-        let choices = history.map { space.choices(of: $0.architecture) }
+        let choices = modelBased.history.map { space.choices(of: $0.architecture) }
         let sequences = choices + unlabelled
-        let (mean, std) = standardisation(history.map(\.objective))
-        let objectives = history.map(\.objective)
-        let targets = Tensor(shape: [history.count, 1],
+        let (mean, std) = standardisation(modelBased.history.map(\.objective))
+        let objectives = modelBased.history.map(\.objective)
+        let targets = Tensor(shape: [modelBased.history.count, 1],
                              data: h.rankTargets ? Self.rankTargets(objectives) : objectives.map { Float(($0 - mean) / std) })
         let optimizer = Adam(model.parameters(), lr: Float(h.learningRate))
         let lambda = Float(h.tradeOff)
@@ -279,13 +255,12 @@ public struct NAO<Space: CategoricalSearchSpace & Codable>: HyperparameterizedSt
         guard let all else { return Array(ranked.prefix(h.proposalsPerRound)) }
         // Every architecture scored by the same encoder + predictor (prefix-shared encoding).
         let allScores = withoutGrad { model.predict(model.encodeAll()).array }
-        let order = all.indices.sorted { allScores[$0] > allScores[$1] || (allScores[$0] == allScores[$1] && $0 < $1) }
         let fromAscent = min(ranked.count, ascentQuota)
         var result = Array(ranked.prefix(fromAscent))
         var taken = Set(result)
-        for i in order where result.count < h.proposalsPerRound {
-            let a = space.architecture(choices: all[i])
-            if !proposed.contains(a), taken.insert(a).inserted { result.append(a) }
+        for choices in bestFirst(all, scores: allScores) where result.count < h.proposalsPerRound {
+            let a = space.architecture(choices: choices)
+            if !modelBased.proposed.contains(a), taken.insert(a).inserted { result.append(a) }
         }
         return result
     }
@@ -310,12 +285,7 @@ public struct NAO<Space: CategoricalSearchSpace & Codable>: HyperparameterizedSt
     /// to choose from at no query cost).
     func ascentCandidates(_ model: NAOModel) -> [Space.Architecture] {
         let h = hyperparameters
-        var seen = Set<Space.Architecture>()
-        var seeds: [[Int]] = []
-        for o in history.sorted(by: { $0.objective > $1.objective }) where seen.insert(o.architecture).inserted {
-            seeds.append(space.choices(of: o.architecture))
-            if seeds.count == h.ascentSeeds { break }
-        }
+        var seeds = modelBased.best(h.ascentSeeds).map { space.choices(of: $0) }
         if h.ascentFromUnlabelled { seeds += unlabelled }
         var candidates: [Space.Architecture] = []
         var inPool = Set<Space.Architecture>()
@@ -326,14 +296,13 @@ public struct NAO<Space: CategoricalSearchSpace & Codable>: HyperparameterizedSt
             point = withoutGrad { point + Float(h.stepSize) * step }
             for c in model.decode(point) {
                 let a = space.architecture(choices: c)
-                if !proposed.contains(a), inPool.insert(a).inserted { candidates.append(a) }
+                if !modelBased.proposed.contains(a), inPool.insert(a).inserted { candidates.append(a) }
             }
         }
         // NAO's own candidates, ranked by the predictor on their re-encoded embeddings.
         if !candidates.isEmpty {
             let scores: [Float] = withoutGrad { model.predict(model.encode(candidates.map { space.choices(of: $0) })).array }
-            let order = candidates.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
-            return order.map { candidates[$0] }
+            return bestFirst(candidates, scores: scores)
         }
         return []
     }

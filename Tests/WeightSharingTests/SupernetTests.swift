@@ -27,6 +27,33 @@ final class SupernetTests: XCTestCase {
         XCTAssertLessThan(worst, tol, file: file, line: line)
     }
 
+    /// Every registered operation builds at stride 1 and 2 with the output shape a cell needs
+    /// (same size, or halved with padding as in DARTS's reduction cells), finite values, and its
+    /// own name; only `none` is zero.
+    func testEveryRegisteredOperationHasTheRightShapeAtBothStrides() {
+        let names = OperationRegistry.all.map(\.name)
+        XCTAssertEqual(Set(names).count, names.count, "operation names are unique")
+        XCTAssertTrue(Set(["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3", "max_pool_3x3",
+                           "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5"]).isSubset(of: Set(names)))
+        let x = input([2, 7, 7, 4], seed: 3)
+        for spec in OperationRegistry.all {
+            for stride in [1, 2] {
+                var rng = SeededGenerator(seed: 4)
+                let op = spec.make(4, stride, true, &rng)
+                XCTAssertEqual(op.name, spec.name)
+                let y = withoutGrad { op(x) }
+                XCTAssertEqual(y == nil, spec.name == "none", "\(spec.name) stride \(stride)")
+                XCTAssertEqual(op.isZero, spec.name == "none")
+                guard let y else { continue }
+                let side = stride == 1 ? 7 : 4
+                XCTAssertEqual(y.shape, [2, side, side, 4], "\(spec.name) stride \(stride)")
+                XCTAssertTrue(y.array.allSatisfy(\.isFinite), "\(spec.name) stride \(stride)")
+                XCTAssertTrue(y.array.contains { $0 != 0 }, "\(spec.name) stride \(stride) is not zero")
+            }
+        }
+        XCTAssertNil(OperationRegistry.spec("conv_9x9"))
+    }
+
     /// A layer choice in a mixture is the weighted sum of its candidates; on a path, the chosen one.
     func testLayerChoiceWeightedSumAndPath() {
         let net = NB201Supernet(config: Self.tiny, seed: 1)
