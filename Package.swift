@@ -1,10 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers (arrows point down only):
-//   swiftnas (CLI) → NASExperiment, NASWeightSharing → NASStrategies → NASEstimators
-//   → NASBench → NASSpaces → NASNN → NASTensor → (COpenBLAS, CKernels);
-//   NASData (readers, gzip, data checks) sits on NASTensor and serves NASBench and above.
+// Layers (a target imports only targets below it):
+//   swiftnas (CLI) → NASExperiment (runner, stores) and NASWeightSharing (supernet methods);
+//   NASExperiment → NASStrategies and NASEstimators; NASWeightSharing → NASStrategies;
+//   NASStrategies → NASSpaces; NASEstimators → NASBench → NASSpaces → NASNN → NASTensor
+//   → (COpenBLAS, CKernels). NASData (readers, gzip, data checks) sits on NASTensor and serves
+//   NASBench and above.
 let package = Package(
     name: "SwiftNAS",
     platforms: [.macOS(.v14)],
@@ -32,7 +34,7 @@ let package = Package(
         .target(name: "NASBench", dependencies: ["NASSpaces", "NASData"],
                 resources: [.copy("Resources/nasbench201-compact.csv.gz")]),
         .target(name: "NASEstimators", dependencies: ["NASSpaces", "NASBench", "NASData", "NASNN"]),
-        .target(name: "NASStrategies", dependencies: ["NASSpaces", "NASEstimators", "NASNN"]),
+        .target(name: "NASStrategies", dependencies: ["NASSpaces", "NASNN"]),
         // Supernet training and weight-sharing methods (DARTS, SPOS, few-shot, RLNAS, MdeNAS, DNAL).
         .target(name: "NASWeightSharing", dependencies: ["NASStrategies", "NASSpaces", "NASData", "NASNN", "NASTensor"]),
         .target(name: "NASExperiment", dependencies: [
@@ -55,7 +57,7 @@ let package = Package(
         .testTarget(name: "NASExperimentTests", dependencies: ["NASExperiment", "NASStrategies", "NASBench", "NASSpaces"]),
         // Runs the built `swiftnas` executable on bad input (it depends on it so that it is built).
         .testTarget(name: "CLITests", dependencies: ["swiftnas", "NASNN", "NASData", "NASTensor"]),
-        .testTarget(name: "LearnedSearchTests", dependencies: ["NASStrategies", "NASSpaces", "NASNN", "NASTensor", "NASData"],
+        .testTarget(name: "LearnedSearchTests", dependencies: ["NASExperiment", "NASEstimators", "NASStrategies", "NASSpaces", "NASNN", "NASTensor", "NASData"],
                     resources: [.copy("Fixtures")]),
     ]
 )

@@ -13,9 +13,34 @@ public struct NAGOParameters: Codable, Hashable, Sendable {
     public static let dimension = 14
     public var values: [Double]
 
+    /// Values outside [0, 1] are clamped into it; `values` must have `dimension` entries
+    /// (code that reads them from outside uses the throwing `init(checking:)`).
     public init(values: [Double]) {
         precondition(values.count == Self.dimension, "NAGO parameters have \(Self.dimension) values")
         self.values = values.map { Swift.min(1, Swift.max(0, $0)) }
+    }
+
+    /// Parameters read from a file or a string: exactly `dimension` finite values in [0, 1].
+    public init(checking values: [Double]) throws {
+        guard values.count == Self.dimension else {
+            throw NAGOParseError("NAGO parameters have \(Self.dimension) values, got \(values.count)")
+        }
+        if let bad = values.indices.first(where: { !(0...1).contains(values[$0]) }) {
+            throw NAGOParseError("\(Self.names[bad]) is \(values[bad]); every NAGO parameter is in [0, 1]")
+        }
+        self.values = values
+    }
+
+    public init(from decoder: Decoder) throws {
+        let values = try decoder.singleValueContainer().decode([Double].self)
+        do { try self.init(checking: values) } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "\(error)"))
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(values)
     }
 
     public static let names = [
@@ -77,8 +102,35 @@ public struct NAGONetworkDescription: Codable, Equatable, Sendable {
     }
 }
 
+/// Why a string or stored value is not a NAGO architecture; the message names the field.
+public struct NAGOParseError: Error, Equatable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// One point of NAGO's space: the generator's parameters and the seed of the one network drawn
+/// from them. The seed makes the architecture a definite network (so a trial can be trained
+/// again, and a stored trial means one thing); the strategies search over the parameters.
+public struct NAGOArchitecture: Hashable, Codable, Sendable {
+    public var parameters: NAGOParameters
+    public var networkSeed: UInt64
+
+    public init(parameters: NAGOParameters, networkSeed: UInt64) {
+        self.parameters = parameters
+        self.networkSeed = networkSeed
+    }
+}
+
 /// NAGO's hierarchical graph-based space: generator parameters → sampled networks.
-public struct NAGOSpace: Codable, Equatable, Sendable {
+///
+/// As a `SearchSpace` its architectures are `NAGOArchitecture`s, written as
+/// `top_model=0.41,top_nodes=0.9,…,channels=0.25;seed=1234` (the 14 parameters by name, in
+/// order, then the network seed). An elementary move changes one parameter by a Gaussian step of
+/// σ = 0.1 (reflected into [0, 1]) and keeps the seed.
+public struct NAGOSpace: SearchSpace, Codable, Equatable {
+    public typealias Architecture = NAGOArchitecture
+
     /// Node-count ranges per level and the base-channel range.
     public var topNodes = 2...4
     public var midNodes = 1...3
@@ -86,10 +138,105 @@ public struct NAGOSpace: Codable, Equatable, Sendable {
     public var channels = 8...16
     /// Number of resolution halvings available after the stem.
     public var levels = 2
+    /// The data the networks are built for (parameter counts depend on them).
+    public var inputChannels = 1
+    public var classes = 10
 
-    public init() {}
+    public init(inputChannels: Int = 1, classes: Int = 10) {
+        self.inputChannels = inputChannels
+        self.classes = classes
+    }
 
     public var name: String { "nago" }
+
+    /// The step of a mutation and of a neighbour.
+    static let step = 0.1
+
+    /// `v` folded back into [0, 1] at both ends (a step past 1 lands as far below it).
+    static func reflected(_ v: Double) -> Double {
+        var x = v.truncatingRemainder(dividingBy: 2)
+        if x < 0 { x += 2 }
+        return x > 1 ? 2 - x : x
+    }
+
+    public func sample(using rng: inout some RandomNumberGenerator) -> NAGOArchitecture {
+        NAGOArchitecture(parameters: sampleParameters(using: &rng), networkSeed: rng.next())
+    }
+
+    public func mutate(_ a: NAGOArchitecture, using rng: inout some RandomNumberGenerator) -> NAGOArchitecture {
+        var generator = SeededGenerator(seed: rng.next())
+        while true {
+            var values = a.parameters.values
+            let i = generator.uniformIndex(below: values.count)
+            values[i] = Self.reflected(values[i] + Self.step * Double(generator.nextNormal()))
+            let b = NAGOArchitecture(parameters: NAGOParameters(values: values), networkSeed: a.networkSeed)
+            if b != a { return b }
+        }
+    }
+
+    /// Each parameter moved by −0.1 and +0.1 (reflected), in parameter order, without repeats.
+    public func neighbors(of a: NAGOArchitecture) -> [NAGOArchitecture] {
+        var out: [NAGOArchitecture] = []
+        for i in a.parameters.values.indices {
+            for delta in [-Self.step, Self.step] {
+                var values = a.parameters.values
+                values[i] = Self.reflected(values[i] + delta)
+                let b = NAGOArchitecture(parameters: NAGOParameters(values: values), networkSeed: a.networkSeed)
+                if b != a, !out.contains(b) { out.append(b) }
+            }
+        }
+        return out
+    }
+
+    /// The 14 parameters (both encodings: they are already a fixed-length vector in [0, 1]).
+    public func encode(_ a: NAGOArchitecture, as encoding: ArchitectureEncoding) -> [Float] {
+        a.parameters.values.map(Float.init)
+    }
+
+    public func encodingLength(_ encoding: ArchitectureEncoding) -> Int { NAGOParameters.dimension }
+
+    public func describe(_ a: NAGOArchitecture) -> String {
+        zip(NAGOParameters.names, a.parameters.values).map { "\($0)=\($1)" }.joined(separator: ",")
+            + ";seed=\(a.networkSeed)"
+    }
+
+    public func parse(_ s: String) throws -> NAGOArchitecture {
+        let halves = s.split(separator: ";", omittingEmptySubsequences: false)
+        guard halves.count == 2 else {
+            throw NAGOParseError("NAGO architecture \"\(s)\": expected '<parameters>;seed=<n>'")
+        }
+        guard halves[1].hasPrefix("seed="), let seed = UInt64(halves[1].dropFirst(5)) else {
+            throw NAGOParseError("NAGO architecture \"\(s)\": seed must be written seed=<non-negative integer>, got '\(halves[1])'")
+        }
+        let fields = halves[0].split(separator: ",", omittingEmptySubsequences: false)
+        guard fields.count == NAGOParameters.dimension else {
+            throw NAGOParseError("NAGO architecture \"\(s)\": expected the \(NAGOParameters.dimension) parameters "
+                + NAGOParameters.names.joined(separator: ", ") + ", got \(fields.count) fields")
+        }
+        var values: [Double] = []
+        for (field, name) in zip(fields, NAGOParameters.names) {
+            let parts = field.split(separator: "=", omittingEmptySubsequences: false)
+            guard parts.count == 2, parts[0] == name else {
+                throw NAGOParseError("NAGO architecture \"\(s)\": expected \(name)=<value>, got '\(field)'")
+            }
+            guard let v = Double(parts[1]), v.isFinite else {
+                throw NAGOParseError("NAGO architecture \"\(s)\": \(name) is '\(parts[1])', not a number")
+            }
+            values.append(v)
+        }
+        return NAGOArchitecture(parameters: try NAGOParameters(checking: values), networkSeed: seed)
+    }
+
+    /// The network an architecture stands for: the generator run with its seed.
+    public func network(of a: NAGOArchitecture) -> NAGONetworkDescription {
+        var g = SeededGenerator(seed: a.networkSeed)
+        return sampleNetwork(a.parameters, using: &g)
+    }
+
+    /// Trainable parameters of that network, known before training.
+    public func parameterCount(of a: NAGOArchitecture) -> Int {
+        network(of: a).parameterCount(inputChannels: inputChannels, classes: classes)
+    }
 
     public func sampleParameters(using rng: inout some RandomNumberGenerator) -> NAGOParameters {
         NAGOParameters(values: (0..<NAGOParameters.dimension).map { _ in rng.unitDouble() })
@@ -143,104 +290,3 @@ public struct NAGOSpace: Codable, Equatable, Sendable {
     }
 }
 
-/// ReLU → conv → BN on channels-last input, the unit every bottom-level node applies.
-final class NAGOUnit: Module {
-    let conv: Conv2d
-    let bn: BatchNorm
-    init(_ cin: Int, _ cout: Int, kernel: Int, using rng: inout SeededGenerator) {
-        conv = Conv2d(cin, cout, kernel: kernel, padding: kernel / 2, bias: false, using: &rng)
-        bn = BatchNorm(cout)
-    }
-    func callAsFunction(_ x: Tensor) -> Tensor { bn(conv(relu(x))) }
-}
-
-/// Runs a DAG (an undirected graph read low → high): a node's input is the sum of its
-/// predecessors' outputs (the graph's input when it has none); the output is the mean of the
-/// sinks' outputs (RandWire's aggregation, without its learned edge weights).
-func runGraph(_ g: UndirectedGraph, input: Tensor, _ node: (Int, Tensor) -> Tensor) -> Tensor {
-    let preds = g.predecessors()
-    var out: [Tensor?] = Array(repeating: nil, count: g.nodeCount)
-    for i in 0..<g.nodeCount {
-        let x = preds[i].isEmpty ? input : preds[i].dropFirst().reduce(out[preds[i][0]]!) { $0 + out[$1]! }
-        out[i] = node(i, x)
-    }
-    let sinks = g.sinks()
-    let sum = sinks.dropFirst().reduce(out[sinks[0]]!) { $0 + out[$1]! }
-    return sinks.count == 1 ? sum : sum * (1 / Float(sinks.count))
-}
-
-/// A sampled NAGO network built in the engine (channels-last `[N, H, W, C]`): stem conv3×3 + BN,
-/// then the top-level graph of stages; a stage runs its mid-level graph of cells, a cell its
-/// bottom-level graph of ReLU-conv3×3-BN nodes. Inputs reaching a stage from the stem or another
-/// stage at a different resolution or width pass through average pooling and a ReLU-conv1×1-BN.
-/// The head global-average-pools every sink stage, concatenates and applies one linear layer.
-public final class NAGONetwork: Module {
-    public let network: NAGONetworkDescription
-    let stemConv: Conv2d
-    let stemBN: BatchNorm
-    /// Transition units per stage, keyed by source ("stem" or the predecessor stage's index).
-    let transitions: [Module]
-    let transitionKeys: [[Int]]
-    /// Bottom nodes, flattened stage → cell → node.
-    let units: [Module]
-    let head: Linear
-
-    public init(_ d: NAGONetworkDescription, inputChannels: Int, classes: Int, using rng: inout SeededGenerator) {
-        network = d
-        stemConv = Conv2d(inputChannels, d.stemChannels, kernel: 3, padding: 1, bias: false, using: &rng)
-        stemBN = BatchNorm(d.stemChannels)
-        var transitions: [Module] = [], keys: [[Int]] = []
-        var units: [Module] = []
-        let preds = d.top.predecessors()
-        for s in 0..<d.top.nodeCount {
-            let c = d.stageChannels[s]
-            var stageKeys: [Int] = []
-            let sources: [(Int, Int, Int)] = preds[s].isEmpty ? [(-1, d.stemChannels, 0)]
-                : preds[s].map { ($0, d.stageChannels[$0], d.stageLevels[$0]) }
-            for (key, cin, level) in sources where cin != c || level != d.stageLevels[s] {
-                transitions.append(NAGOUnit(cin, c, kernel: 1, using: &rng))
-                stageKeys.append(key)
-            }
-            keys.append(stageKeys)
-            for cell in d.bottom[s] { for _ in 0..<cell.nodeCount { units.append(NAGOUnit(c, c, kernel: 3, using: &rng)) } }
-        }
-        self.transitions = transitions
-        transitionKeys = keys
-        self.units = units
-        head = Linear(d.top.sinks().reduce(0) { $0 + d.stageChannels[$1] }, classes, using: &rng)
-    }
-
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        let d = network
-        let stem = stemBN(stemConv(x))
-        let preds = d.top.predecessors()
-        var stageOut: [Tensor?] = Array(repeating: nil, count: d.top.nodeCount)
-        var transitionIndex = 0
-        var unitIndex = 0
-        for s in 0..<d.top.nodeCount {
-            let sources: [(Int, Tensor, Int)] = preds[s].isEmpty ? [(-1, stem, 0)]
-                : preds[s].map { ($0, stageOut[$0]!, d.stageLevels[$0]) }
-            var input: Tensor?
-            for (key, t, level) in sources {
-                var y = t
-                if transitionKeys[s].contains(key) {
-                    let drop = d.stageLevels[s] - level
-                    if drop > 0 { y = avgPool2d(y, kernel: 1 << drop, stride: 1 << drop) }
-                    y = (transitions[transitionIndex] as! NAGOUnit)(y)
-                    transitionIndex += 1
-                }
-                input = input.map { $0 + y } ?? y
-            }
-            let cells = d.bottom[s]
-            stageOut[s] = runGraph(d.mid[s], input: input!) { cellIndex, cellInput in
-                runGraph(cells[cellIndex], input: cellInput) { _, nodeInput in
-                    defer { unitIndex += 1 }
-                    return (units[unitIndex] as! NAGOUnit)(nodeInput)
-                }
-            }
-        }
-        let pooled = d.top.sinks().map { globalAvgPool2d(relu(stageOut[$0]!)) }
-        let features = pooled.count == 1 ? pooled[0] : concatenate(pooled, axis: 1)
-        return head(features.reshaped([x.shape[0], -1]))
-    }
-}

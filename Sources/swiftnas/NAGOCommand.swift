@@ -1,35 +1,44 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import NASData
+import NASEstimators
+import NASExperiment
 import NASNN
 import NASSpaces
 import NASStrategies
 import NASTensor
 
 /// `swiftnas nago`: NAGO — Bayesian optimisation over the hierarchical random-graph generator's
-/// parameters, each trial training one sampled network on a Fashion-MNIST subset.
+/// parameters, each trial training one sampled network on a Fashion-MNIST subset. The search is
+/// `NAGOSpace` × a strategy × `NAGOTrainingEstimator` run against a trial store, like
+/// `swiftnas search`.
 struct NAGOCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nago",
         abstract: "NAGO: Bayesian optimisation of a hierarchical random-graph network generator (Pareto front of accuracy vs parameters).",
         discussion: """
-        Each trial asks the optimiser for generator parameters, samples one network from them, trains it \
-        for --epochs on --train-images Fashion-MNIST images (average-pooled to --size × --size), and reports \
-        its accuracy on --valid-images validation images carved from the other training images; \
-        the optimiser and the Pareto front see only that validation accuracy. The Fashion-MNIST \
+        Each trial asks the strategy for generator parameters and a network seed, samples that one network, \
+        trains it for --epochs on --train-images Fashion-MNIST images (average-pooled to --size × --size), \
+        and reports its accuracy on --valid-images validation images carved from the other training images; \
+        the strategy and the Pareto front see only that validation accuracy. The Fashion-MNIST \
         test images are used once, at the end: each network on the front is trained again \
-        (deterministically, from its seed) and scored on --test-images of them. The optimiser's \
-        state is written to <out>/state.json after every trial; --resume continues from it. \
-        Outputs: <out>/trials.csv, <out>/pareto.csv (with the front's test accuracy) and \
-        <out>/pareto.svg (validation accuracy against parameter count, front highlighted).
+        (deterministically, from its seed) and scored on --test-images of them. Every trial is \
+        committed to the trial store (--store, default <out>/trials.sqlite) as it is asked and \
+        told; running the same command again after a kill or Ctrl-C resumes the search exactly. \
+        --strategy random or rea runs the black-box baselines on the same space. Outputs: \
+        <out>/trials.csv, <out>/pareto.csv (with the front's test accuracy) and <out>/pareto.svg \
+        (validation accuracy against parameter count, front highlighted).
         """)
 
     @Option(help: "Fashion-MNIST IDX folder.") var data: String
     @Option(help: "Output folder.") var out: String
-    @Option(help: "Stop starting trials after this many minutes.") var minutes: Double = 12
+    @Option(help: "Trial store (SQLite); default <out>/trials.sqlite.") var store: String?
+    @Option(help: "Strategy: \(NAGOSearchSetup.strategies.joined(separator: ", ")).") var strategy = "nago"
+    @Option(name: .customLong("param"), help: ArgumentHelp("Strategy hyper-parameter key=value (repeatable), e.g. initial_samples=8.", valueName: "key=value"))
+    var params: [String] = []
+    @Option(help: "Stop starting trials after this many minutes (summed over resumed runs).") var minutes: Double = 12
     @Option(help: "Stop after this many trials in total.") var trials: Int = 1000
-    @Option(help: "Seed of the optimiser, the data subset and the networks.") var seed: UInt64 = 0
+    @Option(help: "Seed of the strategy, the data subset and the networks.") var seed: UInt64 = 0
     @Option(name: .customLong("train-images")) var trainImages = 3000
     @Option(name: .customLong("valid-images"), help: "Validation images, from the training images not trained on.")
     var validImages = 1000
@@ -38,14 +47,21 @@ struct NAGOCommand: ParsableCommand {
     @Option(help: "Training epochs per trial.") var epochs = 2
     @Option(name: .customLong("batch-size")) var batchSize = 64
     @Option(name: .customLong("learning-rate")) var learningRate: Float = 0.003
-    @Flag(help: "Single objective (accuracy only) instead of the Pareto search.") var singleObjective = false
-    @Flag(help: "Continue from <out>/state.json.") var resume = false
+    @Flag(help: "Single objective (accuracy only) instead of the Pareto search (strategy nago only).") var singleObjective = false
 
     func run() throws {
         guard size == 28 || size == 14 else { throw ValidationError("--size must be 28 or 14") }
         guard trainImages >= 1, validImages >= 1, testImages >= 1 else {
             throw ValidationError("--train-images, --valid-images and --test-images must be positive")
         }
+        guard minutes.isFinite, minutes > 0, trials >= 1 else { throw ValidationError("--minutes and --trials must be positive") }
+        var overrides = try keyValueOverrides(params)
+        if singleObjective {
+            guard strategy == "nago" else { throw ValidationError("--single-objective applies to --strategy nago only") }
+            overrides["multi_objective"] = "false"
+        }
+        // A strategy or hyper-parameter that does not fit fails before any data is read.
+        _ = try NAGOSearchSetup.strategy(strategy, overrides: overrides, space: NAGOSpace(), seed: seed)
         let (fullTrain, fullTest) = try DatasetReader.idxDirectory(data)
         guard fullTrain.count >= trainImages + validImages else {
             throw ValidationError("--train-images \(trainImages) + --valid-images \(validImages) exceed the \(fullTrain.count) training images of \(data)")
@@ -62,41 +78,33 @@ struct NAGOCommand: ParsableCommand {
         let testSet = test.normalized(mean: stats.mean, std: stats.std)
 
         try makeOutputFolder(out, flag: "--out")
-        let statePath = out + "/state.json"
-        var optimiser: NAGOBayesianOptimisation
-        if resume, FileManager.default.fileExists(atPath: statePath) {
-            optimiser = try NAGOBayesianOptimisation(state: Data(contentsOf: URL(fileURLWithPath: statePath)))
-            emit("resumed from \(statePath): \(optimiser.trials.count) trials")
-        } else {
-            var h = NAGOBayesianOptimisation.Hyperparameters()
-            h.multiObjective = !singleObjective
-            optimiser = try NAGOBayesianOptimisation(hyperparameters: h, inputChannels: 1, classes: trainSet.classCount, seed: seed)
+        let space = NAGOSpace(inputChannels: trainSet.channels, classes: trainSet.classCount)
+        let estimator = try NAGOTrainingEstimator(
+            space: space, training: NAGOTrainingEstimator.recipe(epochs: epochs, batchSize: batchSize, learningRate: learningRate),
+            train: trainSet, validation: validSet)
+        let recipe = "\(trainSet.count) training / \(validSet.count) validation Fashion-MNIST images at \(size)×\(size), "
+            + "\(epochs) epochs, batch \(batchSize), Adam lr \(learningRate)"
+        let storePath = store ?? out + "/trials.sqlite"
+        let runner = try NAGOSearchSetup.runner(
+            strategy: strategy, overrides: overrides, seed: seed, budget: Budget(queries: trials, seconds: minutes * 60),
+            space: space, estimator: estimator, estimatorDescription: "\(estimator.name) on \(recipe)",
+            store: try SQLiteTrialStore(path: storePath))
+        emit("NAGO (\(strategy)) on \(recipe); budget \(minutes) min or \(trials) trials; store \(storePath)")
+        let summary = try runner.run { p in
+            let t = p.trial
+            guard let d = try? space.network(of: space.parse(t.architecture)) else { return }
+            emit(String(format: "trial %3d  valid %.2f%%  params %7.0f  stages %d  cells %d  nodes %d  %.1f s",
+                        t.number + 1, t.objective ?? .nan, t.metrics["params"] ?? .nan, d.top.nodeCount,
+                        d.mid.reduce(0) { $0 + $1.nodeCount },
+                        d.bottom.reduce(0) { $0 + $1.reduce(0) { $0 + $1.nodeCount } }, t.seconds))
         }
-        emit("NAGO on Fashion-MNIST: \(trainSet.count) training / \(validSet.count) validation images at \(size)×\(size), "
-             + "\(epochs) epochs, batch \(batchSize), Adam lr \(learningRate); budget \(minutes) min or \(trials) trials")
-        let start = Date()
-        while optimiser.trials.count < trials, Date().timeIntervalSince(start) < minutes * 60 {
-            try StopRequest.check()
-            let (parameters, networkSeed) = optimiser.ask()
-            let description = optimiser.network(parameters, seed: networkSeed)
-            let t0 = Date()
-            let net = Self.trained(description, train: trainSet, epochs: epochs, batchSize: batchSize,
-                                   learningRate: learningRate, seed: networkSeed)
-            let accuracy = Self.accuracy(net, on: validSet)
-            try optimiser.tell(accuracy: accuracy)
-            try AtomicFile.write(try optimiser.state(), to: URL(fileURLWithPath: statePath))
-            guard let t = optimiser.trials.last else { break }
-            emit(String(format: "trial %3d  valid %.2f%%  params %7d  stages %d  cells %d  nodes %d  %.1f s",
-                        optimiser.trials.count, 100 * accuracy, t.parameterCount, description.top.nodeCount,
-                        description.mid.reduce(0) { $0 + $1.nodeCount },
-                        description.bottom.reduce(0) { $0 + $1.reduce(0) { $0 + $1.nodeCount } }, Date().timeIntervalSince(t0)))
-        }
-        let all = optimiser.trials
+        if summary.resumedTrials > 0 { emit("resumed \(summary.resumedTrials) trials from \(storePath)") }
+        let all = try NAGOSearchSetup.frontTrials(summary.trials, space: space)
         let front = NAGOBayesianOptimisation.paretoFront(all)
-        var csv = "trial,valid_accuracy,parameters,pareto," + NAGOParameters.names.joined(separator: ",") + "\n"
+        var csv = "trial,valid_accuracy,parameters,pareto,seed," + NAGOParameters.names.joined(separator: ",") + "\n"
         for (i, t) in all.enumerated() {
-            csv += "\(i + 1),\(t.accuracy),\(t.parameterCount),\(front.contains(i) ? 1 : 0),"
-                + t.parameters.values.map { String(format: "%.4f", $0) }.joined(separator: ",") + "\n"
+            csv += "\(i + 1),\(t.objective),\(t.parameterCount),\(front.contains(i) ? 1 : 0),\(t.architecture.networkSeed),"
+                + t.architecture.parameters.values.map { String(format: "%.4f", $0) }.joined(separator: ",") + "\n"
         }
         try AtomicFile.write(csv, to: URL(fileURLWithPath: out + "/trials.csv"))
         var paretoCSV = "trial,valid_accuracy,test_accuracy,parameters\n"
@@ -108,14 +116,12 @@ struct NAGOCommand: ParsableCommand {
         for i in front {
             try StopRequest.check()
             let t = all[i]
-            let net = Self.trained(optimiser.network(t.parameters, seed: t.networkSeed), train: trainSet, epochs: epochs,
-                                   batchSize: batchSize, learningRate: learningRate, seed: t.networkSeed)
-            let testAccuracy = Self.accuracy(net, on: testSet)
-            paretoCSV += "\(i + 1),\(t.accuracy),\(testAccuracy),\(t.parameterCount)\n"
-            emit(String(format: "| %d | %.2f%% | %.2f%% | %d |", i + 1, 100 * t.accuracy, 100 * testAccuracy, t.parameterCount))
+            let testAccuracy = 100 * (try estimator.trained(t.architecture)).evaluate(testSet).accuracy
+            paretoCSV += "\(i + 1),\(t.objective),\(testAccuracy),\(t.parameterCount)\n"
+            emit(String(format: "| %d | %.2f%% | %.2f%% | %d |", i + 1, t.objective, testAccuracy, t.parameterCount))
         }
         try AtomicFile.write(paretoCSV, to: URL(fileURLWithPath: out + "/pareto.csv"))
-        try AtomicFile.write(ParetoPlot.svg(points: all.map { ($0.parameterCount, $0.accuracy) }, front: front,
+        try AtomicFile.write(ParetoPlot.svg(points: all.map { ($0.parameterCount, $0.objective) }, front: front,
                                             title: "NAGO on Fashion-MNIST: validation accuracy vs parameters"),
                              to: URL(fileURLWithPath: out + "/pareto.svg"))
         emit("wrote \(out)/pareto.svg, pareto.csv, trials.csv")
@@ -143,54 +149,6 @@ struct NAGOCommand: ParsableCommand {
             }
         }
         return Dataset(images: images, labels: d.labels, height: size, width: size, channels: 1, classCount: d.classCount)
-    }
-
-    /// Trains a freshly initialised network (weights from `seed`) with Adam and cross-entropy and
-    /// returns it; the same description and seed give the same network.
-    static func trained(_ d: NAGONetworkDescription, train: Dataset, epochs: Int, batchSize: Int,
-                        learningRate: Float, seed: UInt64) -> NAGONetwork {
-        var rng = SeededGenerator(seed: seed)
-        let net = NAGONetwork(d, inputChannels: train.channels, classes: train.classCount, using: &rng)
-        let optimizer = Adam(net.parameters(), lr: learningRate)
-        net.train()
-        for _ in 0..<epochs {
-            var order = Array(0..<train.count)
-            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.uniformIndex(below: i + 1)) }
-            var startIndex = 0
-            while startIndex < order.count {
-                let idx = Array(order[startIndex..<min(startIndex + batchSize, order.count)])
-                startIndex += batchSize
-                let (x, y) = batch(train, idx)
-                optimizer.zeroGrad()
-                let loss = crossEntropy(net(x), targets: y)
-                loss.backward()
-                optimizer.step()
-            }
-        }
-        return net
-    }
-
-    /// Accuracy on `test` with batch norm in eval mode.
-    static func accuracy(_ net: NAGONetwork, on test: Dataset) -> Double {
-        net.eval()
-        var correct = 0
-        withoutGrad {
-            var startIndex = 0
-            while startIndex < test.count {
-                let idx = Array(startIndex..<min(startIndex + 250, test.count))
-                startIndex += 250
-                let (x, y) = batch(test, idx)
-                for (p, t) in zip(net(x).argmaxLastAxis(), y) where p == t { correct += 1 }
-            }
-        }
-        return Double(correct) / Double(test.count)
-    }
-
-    static func batch(_ d: Dataset, _ idx: [Int]) -> (Tensor, [Int]) {
-        var images = [Float]()
-        images.reserveCapacity(idx.count * d.imageSize)
-        for i in idx { images += d.images[(i * d.imageSize)..<((i + 1) * d.imageSize)] }
-        return (Tensor(shape: [idx.count, d.height, d.width, d.channels], data: images), idx.map { d.labels[$0] })
     }
 }
 

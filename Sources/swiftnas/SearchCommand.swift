@@ -107,12 +107,7 @@ struct SearchCommand: ParsableCommand {
         if let v = objective ?? file?.objective { r.objective = v }
         if let v = report ?? file?.report { r.report = v }
         var h = (file?.hyperparameters ?? [:]).mapValues(\.text)
-        for p in params {
-            guard let eq = p.firstIndex(of: "="), eq != p.startIndex else {
-                throw ValidationError("--param expects key=value, got '\(p)'")
-            }
-            h[String(p[..<eq])] = String(p[p.index(after: eq)...])
-        }
+        h.merge(try keyValueOverrides(params)) { $1 }
         r.hyperparameters = h
         if budget != nil || budgetSeconds != nil || budgetCost != nil {
             r.budget = Budget(queries: budget, seconds: budgetSeconds, cost: budgetCost)
@@ -144,6 +139,18 @@ struct SearchCommand: ParsableCommand {
         if !quiet { display.finish() }
         print(SearchReport.text(summary, estimator: estimator))
     }
+}
+
+/// The `--param key=value` flags as a dictionary (a later key wins).
+func keyValueOverrides(_ params: [String]) throws -> [String: String] {
+    var h: [String: String] = [:]
+    for p in params {
+        guard let eq = p.firstIndex(of: "="), eq != p.startIndex else {
+            throw ValidationError("--param expects key=value, got '\(p)'")
+        }
+        h[String(p[..<eq])] = String(p[p.index(after: eq)...])
+    }
+    return h
 }
 
 /// The final summary printed by `swiftnas search`.

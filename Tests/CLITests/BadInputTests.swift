@@ -265,6 +265,31 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: store)[.modificationDate] as? Date, stamp)
     }
 
+    /// `swiftnas nago` end to end on a tiny IDX set: its trials land in the store, the same
+    /// command resumes from it, and flags that do not fit the strategy are refused.
+    func testNAGORunsThroughTheStoreAndResumes() throws {
+        let data = try idxFolder("fmnist", train: 50, test: 20, h: 28, w: 28) { UInt8($0 % 10) }
+        let out = path("nago")
+        let run = ["nago", "--data", data, "--out", out, "--trials", "3", "--train-images", "30", "--valid-images", "20",
+                   "--test-images", "10", "--epochs", "1", "--param", "initial_samples=2"]
+        let first = try swiftnas(run, timeout: 120)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stdout.contains("nago_pareto_points="), first.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/trials.sqlite"))
+        XCTAssertEqual(try String(contentsOfFile: out + "/trials.csv", encoding: .utf8).split(separator: "\n").count, 4)
+        let again = try swiftnas(run, timeout: 120)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stdout.contains("resumed 3 trials"), again.stdout)
+        XCTAssertFalse(again.stdout.contains("trial   1 "), "a finished search trains nothing again")
+        let export = try swiftnas(["trials", "--store", out + "/trials.sqlite", "--format", "csv"])
+        XCTAssertEqual(export.status, 0, export.stderr)
+        XCTAssertTrue(export.stdout.contains(";seed="), export.stdout)
+        try assertRefused(run + ["--seed", "1"], mentions: "seed: stored 0, requested 1")
+        try assertRefused(["nago", "--data", data, "--out", path("n2"), "--strategy", "bananas"], mentions: "does not run on NAGO's space")
+        try assertRefused(["nago", "--data", data, "--out", path("n3"), "--strategy", "rea", "--single-objective"], mentions: "--single-objective")
+        try assertRefused(["nago", "--data", data, "--out", path("n4"), "--param", "bogus=1"], mentions: "bogus")
+    }
+
     func testASecondSearchOnARunningStoreIsRefusedAtOnce() throws {
         let store = path("busy.sqlite")
         let first = Process()

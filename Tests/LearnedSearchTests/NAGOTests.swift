@@ -1,6 +1,9 @@
 import Foundation
 import XCTest
 @testable import NASStrategies
+import NASEstimators
+import NASExperiment
+import NASData
 import NASNN
 import NASSpaces
 import NASTensor
@@ -102,35 +105,139 @@ final class NAGOTests: XCTestCase {
 
     func testParetoFront() {
         func t(_ a: Double, _ p: Int) -> NAGOBayesianOptimisation.Trial {
-            .init(parameters: NAGOParameters(values: Array(repeating: 0.5, count: 14)), networkSeed: 0, accuracy: a, parameterCount: p)
+            .init(architecture: NAGOArchitecture(parameters: NAGOParameters(values: Array(repeating: 0.5, count: 14)), networkSeed: 0),
+                  objective: a, parameterCount: p)
         }
         let trials = [t(0.80, 1000), t(0.85, 5000), t(0.82, 6000), t(0.90, 20000), t(0.79, 900), t(0.90, 30000)]
         XCTAssertEqual(NAGOBayesianOptimisation.paretoFront(trials), [4, 0, 1, 3])
     }
 
-    /// With a synthetic accuracy, the optimiser is deterministic per seed and resumes exactly.
-    func testDeterministicAndResumable() throws {
-        func fakeAccuracy(_ p: NAGOParameters) -> Double { 0.7 + 0.2 * p.values[13] - 0.1 * Swift.abs(p.values[12] - 0.5) }
-        var h = NAGOBayesianOptimisation.Hyperparameters()
-        h.initialSamples = 4; h.candidates = 100; h.localCandidates = 20
-        func run(_ o: inout NAGOBayesianOptimisation, _ n: Int) throws -> [NAGOParameters] {
-            var out: [NAGOParameters] = []
-            for _ in 0..<n {
-                let (p, _) = o.ask()
-                out.append(p)
-                try o.tell(accuracy: fakeAccuracy(p))
-            }
-            return out
+    func testArchitecturesRoundTripAndMoveOneParameter() throws {
+        var rng = SeededGenerator(seed: 8)
+        for _ in 0..<20 {
+            let a = space.sample(using: &rng)
+            XCTAssertEqual(try space.parse(space.describe(a)), a)
+            let b = space.mutate(a, using: &rng)
+            XCTAssertEqual(b.networkSeed, a.networkSeed)
+            XCTAssertEqual(zip(a.parameters.values, b.parameters.values).filter { $0 != $1 }.count, 1)
+            XCTAssertTrue(b.parameters.values.allSatisfy { (0...1).contains($0) })
+            let n = space.neighbors(of: a)
+            XCTAssertFalse(n.isEmpty)
+            XCTAssertLessThanOrEqual(n.count, 28)
+            XCTAssertEqual(Set(n).count, n.count)
+            XCTAssertTrue(n.allSatisfy { $0 != a && $0.networkSeed == a.networkSeed })
+            XCTAssertEqual(space.encode(a).count, space.encodingLength(.oneHot))
+            XCTAssertEqual(space.parameterCount(of: a), space.network(of: a).parameterCount(inputChannels: 1, classes: 10))
         }
-        var a = try NAGOBayesianOptimisation(hyperparameters: h, inputChannels: 1, classes: 10, seed: 1)
-        let full = try run(&a, 10)
-        var b = try NAGOBayesianOptimisation(hyperparameters: h, inputChannels: 1, classes: 10, seed: 1)
-        var part = try run(&b, 6)
-        _ = b.ask()  // a pending ask survives the restore
-        var restored = try NAGOBayesianOptimisation(state: try b.state())
-        part += try run(&restored, 4)
-        XCTAssertEqual(part, full)
-        XCTAssertEqual(restored.trials.count, 10)
-        XCTAssertThrowsError(try NAGOBayesianOptimisation(state: Data("{}".utf8)))
+        // At the edge a step reflects back inside: 0.95 + 0.1 lands on 0.95 itself (no neighbour).
+        var edge = Array(repeating: 0.5, count: 14)
+        edge[0] = 0.95
+        let neighbours = space.neighbors(of: NAGOArchitecture(parameters: NAGOParameters(values: edge), networkSeed: 1))
+        XCTAssertEqual(neighbours.count, 27)
+        XCTAssertEqual(neighbours[0].parameters.values[0], 0.85, accuracy: 1e-12)
+    }
+
+    func testBadArchitectureStringsNameTheField() {
+        var rng = SeededGenerator(seed: 3)
+        let good = space.describe(space.sample(using: &rng))
+        let parameters = good.split(separator: ";")[0]
+        func message(_ s: String) -> String {
+            do { _ = try space.parse(s); return "parsed" } catch { return "\(error)" }
+        }
+        XCTAssertTrue(message(String(parameters)).contains("seed=<n>"))
+        XCTAssertTrue(message(parameters + ";seed=-1").contains("seed must be"))
+        XCTAssertTrue(message(good.replacingOccurrences(of: "top_nodes=", with: "top_node=")).contains("expected top_nodes=<value>"))
+        let fields = parameters.split(separator: ",")
+        let outOfRange = (["top_model=0.5", "top_nodes=1.5"] + fields.dropFirst(2).map(String.init)).joined(separator: ",") + ";seed=1"
+        XCTAssertTrue(message(outOfRange).contains("top_nodes is 1.5"), message(outOfRange))
+        XCTAssertTrue(message(fields.dropFirst().joined(separator: ",") + ";seed=1").contains("got 13 fields"))
+        let nan = (["top_model=nan"] + fields.dropFirst().map(String.init)).joined(separator: ",") + ";seed=1"
+        XCTAssertTrue(message(nan).contains("top_model is 'nan'"), message(nan))
+        XCTAssertThrowsError(try JSONDecoder().decode(NAGOParameters.self, from: Data("[0.5, 2]".utf8)))
+    }
+
+    /// A stand-in for training: a smooth function of the parameters, so a search is fast.
+    struct SyntheticEstimator: Estimator {
+        typealias Space = NAGOSpace
+        let space: NAGOSpace
+        var name: String { "synthetic" }
+        var fidelities: [Fidelity] { [] }
+        var costUnit: String { "epochs" }
+        func evaluate(_ a: NAGOArchitecture, fidelity: Fidelity?) throws -> Evaluation {
+            let v = a.parameters.values
+            return Evaluation(metrics: ["valid_accuracy": 70 + 20 * v[13] - 10 * Swift.abs(v[12] - 0.5),
+                                        "params": Double(space.parameterCount(of: a))], cost: 1)
+        }
+    }
+
+    func signature(_ trials: [TrialRecord]) -> [String] {
+        trials.map { "\($0.number) \($0.architecture) \($0.status) \($0.objective ?? .nan)" }
+    }
+
+    /// NAGO's search runs through the trial store: killed between trials and after an ask, it
+    /// resumes to exactly the uninterrupted run, for its BO and for the black-box baselines.
+    func testSearchResumesExactlyThroughTheStore() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("swiftnas-nago-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let estimator = SyntheticEstimator(space: space)
+        let cases: [(String, [String: String])] = [
+            ("nago", ["initial_samples": "4", "candidates": "100", "local_candidates": "20"]),
+            ("rea", ["population": "5", "sample_size": "2"]),
+            ("random", [:]),
+        ]
+        for (name, overrides) in cases {
+            func runner(_ store: any TrialStore) throws -> ExperimentRunner<NAGOSpace> {
+                try NAGOSearchSetup.runner(strategy: name, overrides: overrides, seed: 5, budget: Budget(queries: 12), space: space,
+                                           estimator: estimator, estimatorDescription: "synthetic", store: store)
+            }
+            let reference = try runner(InMemoryTrialStore()).run()
+            XCTAssertEqual(reference.queries, 12)
+            XCTAssertEqual(try runner(InMemoryTrialStore()).run().trials.map(\.architecture),
+                           reference.trials.map(\.architecture), "\(name) is deterministic per seed")
+            let path = directory.appendingPathComponent("\(name).sqlite").path
+            let first = try runner(try SQLiteTrialStore(path: path))
+            first.stopAfterTrials = 5
+            XCTAssertEqual(try first.run().trials.count, 5)
+            let second = try runner(try SQLiteTrialStore(path: path))
+            second.stopAfterAskOfTrial = 8
+            XCTAssertEqual(try second.run().trials.last?.status, .asked)
+            let resumed = try runner(try SQLiteTrialStore(path: path)).run()
+            XCTAssertEqual(resumed.resumedTrials, 8, name)
+            XCTAssertEqual(signature(resumed.trials), signature(reference.trials), name)
+            let front = NAGOBayesianOptimisation.paretoFront(try NAGOSearchSetup.frontTrials(resumed.trials, space: space))
+            XCTAssertFalse(front.isEmpty)
+        }
+        // BO with a GP does better than its own initial uniform samples on this smooth objective.
+        let bo = try NAGOSearchSetup.runner(strategy: "nago", overrides: ["initial_samples": "4", "multi_objective": "false"], seed: 1,
+                                            budget: Budget(queries: 16), space: space, estimator: estimator,
+                                            estimatorDescription: "synthetic", store: InMemoryTrialStore()).run()
+        let objectives = bo.trials.compactMap(\.objective)
+        XCTAssertGreaterThan(objectives[4...].max() ?? 0, objectives[..<4].max() ?? 0)
+        XCTAssertThrowsError(try NAGOSearchSetup.strategy("bananas", overrides: [:], space: space, seed: 0))
+        XCTAssertThrowsError(try NAGOSearchSetup.strategy("nago", overrides: ["min_weight": "2"], space: space, seed: 0))
+        XCTAssertThrowsError(try NAGOBayesianOptimisation(space: space, state: Data("{}".utf8)))
+    }
+
+    /// The training estimator trains the architecture's own network, deterministically.
+    func testTrainingEstimatorIsDeterministic() throws {
+        var rng = SeededGenerator(seed: 2)
+        func data(_ n: Int) -> Dataset {
+            let labels = (0..<n).map { $0 % 10 }
+            var images = [Float](repeating: 0, count: n * 14 * 14)
+            for i in 0..<n { for j in 0..<(14 * 14) { images[i * 196 + j] = Float(rng.unitDouble()) + (j % 10 == labels[i] ? 1 : 0) } }
+            return Dataset(images: images, labels: labels, height: 14, width: 14, channels: 1, classCount: 10)
+        }
+        let estimator = try NAGOTrainingEstimator(space: space, training: NAGOTrainingEstimator.recipe(epochs: 1, batchSize: 16),
+                                                  train: data(48), validation: data(20))
+        let a = space.sample(using: &rng)
+        let first = try estimator.evaluate(a, fidelity: nil)
+        let again = try estimator.evaluate(a, fidelity: nil)
+        XCTAssertEqual(first.metrics["valid_accuracy"], again.metrics["valid_accuracy"])
+        XCTAssertEqual(first.metrics["params"], Double(space.parameterCount(of: a)))
+        XCTAssertTrue((0...100).contains(first.metrics["valid_accuracy"] ?? -1))
+        XCTAssertEqual(first.cost, 1)
+        XCTAssertThrowsError(try NAGOTrainingEstimator(space: NAGOSpace(inputChannels: 3, classes: 10),
+                                                       training: NAGOTrainingEstimator.recipe(epochs: 1), train: data(8), validation: data(4)))
     }
 }
