@@ -70,27 +70,28 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Weight-sharing strategies: supernet checkpoint, written every epoch and resumed from (default <store>.supernet.safetensors).")
     var checkpoint: String?
 
-    @Option(help: "naswot: architectures to score (the paper's N).")
-    var samples = 100
+    // The naswot flags are optional so that giving one to another strategy can be refused.
+    @Option(help: "naswot: architectures to score (the paper's N; default 100).")
+    var samples: Int?
 
-    @Option(help: "naswot: zero-cost proxy to search with (\(ZeroCostProxy.allCases.map(\.rawValue).joined(separator: ", "))).")
-    var proxy = "naswot"
+    @Option(help: "naswot: zero-cost proxy to search with (\(ZeroCostProxy.allCases.map(\.rawValue).joined(separator: ", ")); default naswot).")
+    var proxy: String?
 
-    @Option(name: .customLong("train-epochs"), help: "naswot: train the chosen cell for this many epochs (0: don't).")
-    var trainEpochs = 0
+    @Option(name: .customLong("train-epochs"), help: "naswot: train the chosen cell for this many epochs (default 0: don't).")
+    var trainEpochs: Int?
 
-    @Option(name: .customLong("train-limit"), help: "naswot: training images used when training the chosen cell (0: all).")
-    var trainLimit = 0
+    @Option(name: .customLong("train-limit"), help: "naswot: training images used when training the chosen cell (default 0: all).")
+    var trainLimit: Int?
 
-    @Option(help: "naswot: stem channels C of the trained network.")
-    var channels = 16
+    @Option(help: "naswot: stem channels C of the trained network (default 16).")
+    var channels: Int?
 
-    @Option(help: "naswot: cells per stage N of the trained network.")
-    var cells = 5
+    @Option(help: "naswot: cells per stage N of the trained network (default 5).")
+    var cells: Int?
 
     func validate() throws {
-        try validateCounts([("--samples", samples, 1), ("--train-epochs", trainEpochs, 0), ("--train-limit", trainLimit, 0),
-                            ("--channels", channels, 1), ("--cells", cells, 1)])
+        try validateCounts([("--samples", samples ?? 1, 1), ("--train-epochs", trainEpochs ?? 0, 0), ("--train-limit", trainLimit ?? 0, 0),
+                            ("--channels", channels ?? 1, 1), ("--cells", cells ?? 1, 1)])
         if let budget, budget < 1 { throw ValidationError("--budget must be at least 1 query (got \(budget))") }
         for (flag, value) in [("--budget-seconds", budgetSeconds), ("--budget-cost", budgetCost)] {
             if let v = value, !(v.isFinite && v > 0) { throw ValidationError("\(flag) must be a positive number (got \(v))") }
@@ -119,11 +120,33 @@ struct SearchCommand: ParsableCommand {
         return (r, benchmark ?? file?.benchmark, store ?? file?.store)
     }
 
+    /// A flag that belongs to another kind of strategy is an error, not silently ignored.
+    func checkFlagsApply(to request: SearchRequest) throws {
+        let naswot = request.strategy == TrainingFreeSearch<NB201SearchSpace>.name
+        let weightSharing = WeightSharingMethod(rawValue: request.strategy) != nil
+        let naswotFlags: [(String, Bool)] = [("--samples", samples != nil), ("--proxy", proxy != nil), ("--train-epochs", trainEpochs != nil),
+                                             ("--train-limit", trainLimit != nil), ("--channels", channels != nil), ("--cells", cells != nil)]
+        if !naswot, let (flag, _) = naswotFlags.first(where: \.1) {
+            throw ValidationError("\(flag) applies to --strategy naswot only, not \(request.strategy)")
+        }
+        if naswot, let key = request.hyperparameters.keys.sorted().first {
+            throw ValidationError("naswot has no hyper-parameter '\(key)'; it is set by --samples, --proxy, --train-epochs, --train-limit, --channels and --cells")
+        }
+        if !weightSharing, checkpoint != nil {
+            throw ValidationError("--checkpoint applies to the weight-sharing strategies only, not \(request.strategy)")
+        }
+        if !weightSharing, !naswot, data != nil {
+            throw ValidationError("--data applies to naswot and the weight-sharing strategies; \(request.strategy) searches the table (--benchmark)")
+        }
+    }
+
     func run() throws {
         let (request, benchmarkPath, storePath) = try request()
+        try checkFlagsApply(to: request)
         if request.strategy == TrainingFreeSearch<NB201SearchSpace>.name {
-            let options = TrainingFreeSearchCLI.Options(data: data, samples: samples, proxy: proxy, trainEpochs: trainEpochs,
-                                                        trainLimit: trainLimit, channels: channels, cells: cells, quiet: quiet)
+            let options = TrainingFreeSearchCLI.Options(data: data, samples: samples ?? 100, proxy: proxy ?? "naswot",
+                                                        trainEpochs: trainEpochs ?? 0, trainLimit: trainLimit ?? 0,
+                                                        channels: channels ?? 16, cells: cells ?? 5, quiet: quiet)
             return try TrainingFreeSearchCLI.run(request, options: options, benchmark: benchmarkPath, store: storePath)
         }
         if let method = WeightSharingMethod(rawValue: request.strategy) {

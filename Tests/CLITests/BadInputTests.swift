@@ -160,6 +160,12 @@ final class BadInputTests: XCTestCase {
         try assertRefused(["search", "--strategy", "naswot", "--samples", "0"], mentions: "--samples")
         try assertRefused(["search", "--strategy", "rea", "--objective", "accuracy"], mentions: "unknown metric 'accuracy'")
         try assertRefused(["search", "--strategy", "rea", "--param", "population"], mentions: "key=value")
+        // A flag of another kind of strategy is refused, not ignored.
+        try assertRefused(["search", "--strategy", "rea", "--samples", "5"], mentions: "--samples applies to --strategy naswot only")
+        try assertRefused(["search", "--strategy", "darts", "--proxy", "synflow"], mentions: "--proxy applies to --strategy naswot only")
+        try assertRefused(["search", "--strategy", "naswot", "--param", "population=3"], mentions: "naswot has no hyper-parameter 'population'")
+        try assertRefused(["search", "--strategy", "rea", "--checkpoint", path("c.safetensors")], mentions: "--checkpoint applies")
+        try assertRefused(["search", "--strategy", "rea", "--data", folder.path], mentions: "--data applies")
     }
 
     // MARK: Config files and tables
