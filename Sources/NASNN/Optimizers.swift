@@ -77,6 +77,28 @@ public final class SGD: Optimizer {
     }
 }
 
+/// Adam's update of one weight from its gradient, with PyTorch's bias correction: the rule `Adam`
+/// applies to every tensor element, written once so that models keeping their weights as plain
+/// arrays (BANANAS's predictor, REINFORCE's logits) step exactly as `Adam` does.
+/// `stepSize` is lr / (1 − β₁ᵗ) and `correctionRoot` is √(1 − β₂ᵗ) (see `adamCorrections`).
+@inlinable
+public func adamUpdate<S: BinaryFloatingPoint>(_ weight: inout S, m: inout S, v: inout S, gradient g: S,
+                                               beta1: S, beta2: S, eps: S, stepSize: S, correctionRoot: S) {
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    weight -= stepSize * m / (v.squareRoot() / correctionRoot + eps)
+}
+
+/// `stepSize` and `correctionRoot` of `adamUpdate` at 1-based step `t`.
+public func adamCorrections(learningRate: Float, beta1: Float, beta2: Float, step t: Int) -> (stepSize: Float, correctionRoot: Float) {
+    (learningRate / (1 - Foundation.pow(beta1, Float(t))), (1 - Foundation.pow(beta2, Float(t))).squareRoot())
+}
+
+/// The same in double precision.
+public func adamCorrections(learningRate: Double, beta1: Double, beta2: Double, step t: Int) -> (stepSize: Double, correctionRoot: Double) {
+    (learningRate / (1 - Foundation.pow(beta1, Double(t))), (1 - Foundation.pow(beta2, Double(t))).squareRoot())
+}
+
 /// Adam (Kingma & Ba) with PyTorch's bias correction; `decoupled` gives AdamW
 /// (weight decay applied to the weights, not the gradient).
 public final class Adam: Optimizer {
@@ -98,8 +120,7 @@ public final class Adam: Optimizer {
 
     public func step() {
         stepCount += 1
-        let bc1 = 1 - Foundation.pow(beta1, Float(stepCount)), bc2 = 1 - Foundation.pow(beta2, Float(stepCount))
-        let stepSize = learningRate / bc1, bc2Root = bc2.squareRoot()
+        let (stepSize, bc2Root) = adamCorrections(learningRate: learningRate, beta1: beta1, beta2: beta2, step: stepCount)
         for (i, p) in parameters.enumerated() {
             guard let g = p.grad else { continue }
             let pp = p.data, pg = g.data, pm = m[i].data, pv = v[i].data
@@ -107,9 +128,8 @@ public final class Adam: Optimizer {
             for j in 0..<p.count {
                 var d = pg[j]
                 if decoupled { pp[j] *= 1 - lr * wd } else { d += wd * pp[j] }
-                pm[j] = b1 * pm[j] + (1 - b1) * d
-                pv[j] = b2 * pv[j] + (1 - b2) * d * d
-                pp[j] -= stepSize * pm[j] / (pv[j].squareRoot() / bc2Root + eps)
+                adamUpdate(&pp[j], m: &pm[j], v: &pv[j], gradient: d, beta1: b1, beta2: b2, eps: eps,
+                           stepSize: stepSize, correctionRoot: bc2Root)
             }
         }
     }

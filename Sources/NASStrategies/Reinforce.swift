@@ -1,5 +1,6 @@
 import Foundation
 import NASSpaces
+import NASNN
 import NASTensor
 
 /// REINFORCE (Williams, 1992) with a per-decision categorical policy, as the NAS-Bench-201
@@ -92,15 +93,13 @@ public struct Reinforce<Space: CategoricalSearchSpace & Codable>: Hyperparameter
         let probs = probabilities
         adamStep += 1
         let h = hyperparameters
-        let c1 = 1 - Foundation.pow(h.beta1, Double(adamStep))
-        let c2 = 1 - Foundation.pow(h.beta2, Double(adamStep))
+        let (stepSize, correctionRoot) = adamCorrections(learningRate: h.learningRate, beta1: h.beta1, beta2: h.beta2, step: adamStep)
         for e in logits.indices {
             for o in logits[e].indices {
                 // Gradient of the loss −(r − b)·log π(a), which Adam descends.
                 let g = -advantage * ((chosen[e] == o ? 1 : 0) - probs[e][o])
-                adamM[e][o] = h.beta1 * adamM[e][o] + (1 - h.beta1) * g
-                adamV[e][o] = h.beta2 * adamV[e][o] + (1 - h.beta2) * g * g
-                logits[e][o] -= h.learningRate * (adamM[e][o] / c1) / ((adamV[e][o] / c2).squareRoot() + h.epsilon)
+                adamUpdate(&logits[e][o], m: &adamM[e][o], v: &adamV[e][o], gradient: g, beta1: h.beta1, beta2: h.beta2,
+                           eps: h.epsilon, stepSize: stepSize, correctionRoot: correctionRoot)
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import NASNN
 import NASTensor
 
 /// A small fully connected regression network (ReLU hidden layers, linear output) trained with
@@ -162,16 +163,14 @@ struct TinyMLP {
                 }}}}
                 start = end
                 step += 1
-                let c1 = 1 - Foundation.pow(beta1, Float(step))
-                let c2 = 1 - Foundation.pow(beta2, Float(step))
+                let (stepSize, correctionRoot) = adamCorrections(learningRate: learningRate, beta1: beta1, beta2: beta2, step: step)
                 parameters.withUnsafeMutableBufferPointer { p in
                 grad.withUnsafeBufferPointer { g in
                 m.withUnsafeMutableBufferPointer { m in
                 v.withUnsafeMutableBufferPointer { v in
                     for i in 0..<n {
-                        m[i] = beta1 * m[i] + (1 - beta1) * g[i]
-                        v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
-                        p[i] -= learningRate * (m[i] / c1) / ((v[i] / c2).squareRoot() + eps)
+                        adamUpdate(&p[i], m: &m[i], v: &v[i], gradient: g[i], beta1: beta1, beta2: beta2, eps: eps,
+                                   stepSize: stepSize, correctionRoot: correctionRoot)
                     }
                 }}}}
             }

@@ -5,6 +5,7 @@ import NASBench
 import NASExperiment
 import NASSpaces
 import NASStrategies
+import NASTensor
 
 /// `swiftnas bench-strategies` (hidden; run by bench/nb201_strategies.sh): every strategy on the
 /// NAS-Bench-201 table over many seeds, reported the way the NAS-Bench-201 paper does.
@@ -105,10 +106,8 @@ struct BenchStrategiesCommand: ParsableCommand {
             var means: [Double] = []
             for (bi, _) in budgetList.enumerated() {
                 let xs = all.map { $0.reportAtBudget[bi] }
-                let mean = xs.reduce(0, +) / Double(xs.count)
-                let sd = (xs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(xs.count - 1, 1))).squareRoot()
-                means.append(mean)
-                row += String(format: " %.2f ± %.2f |", mean, sd)
+                means.append(mean(xs))
+                row += String(format: " %.2f ± %.2f |", mean(xs), sampleStandardDeviation(xs))
             }
             let found = all.compactMap(\.queriesToOptimum).sorted()
             let median = Self.median(found, total: all.count, cap: maxBudget)

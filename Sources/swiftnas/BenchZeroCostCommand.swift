@@ -72,9 +72,8 @@ struct BenchZeroCostCommand: ParsableCommand {
                 let chosen = picks.max { scores[.naswot]![$0] < scores[.naswot]![$1] }!
                 accs.append(test[chosen])
             }
-            let mean = accs.reduce(0, +) / 100
-            let std = (accs.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 99).squareRoot()
-            print(String(format: "naswot search N=%d over 100 seeds: %.2f ± %.2f (published v1: %@)", n, mean, std, n == 10 ? "91.53 ± 1.62" : "91.61 ± 1.71"))
+            print(String(format: "naswot search N=%d over 100 seeds: %.2f ± %.2f (published v1: %@)", n, mean(accs),
+                         sampleStandardDeviation(accs), n == 10 ? "91.53 ± 1.62" : "91.61 ± 1.71"))
         }
         print(String(format: "spearman_naswot_test=%.3f spearman_jacobcov_published=%.3f naswot_n100_seconds=%.2f", a, b, searchSeconds))
     }

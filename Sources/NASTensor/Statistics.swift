@@ -1,7 +1,19 @@
+// Summary statistics of plain number lists, in one place: the benchmark tables (mean ± sample
+// standard deviation over seeds) and the rank correlation that zero-cost proxy papers report.
+
+/// Arithmetic mean (NaN for an empty list).
+public func mean(_ x: [Double]) -> Double { x.reduce(0, +) / Double(x.count) }
+
+/// Sample standard deviation (divisor n − 1; 0 for a single value).
+public func sampleStandardDeviation(_ x: [Double]) -> Double {
+    let m = mean(x)
+    return (x.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(max(x.count - 1, 1))).squareRoot()
+}
+
 /// Spearman's rank correlation (Pearson correlation of ranks, ties given their mean rank),
 /// the measure zero-cost proxy papers report. Pairs with a non-finite value are dropped.
+/// Lists of different lengths are compared over their common prefix.
 public func spearman(_ x: [Double], _ y: [Double]) -> Double {
-    precondition(x.count == y.count, "spearman: \(x.count) and \(y.count) values")
     let pairs = zip(x, y).filter { $0.0.isFinite && $0.1.isFinite }
     let rx = ranks(pairs.map(\.0)), ry = ranks(pairs.map(\.1))
     let n = Double(pairs.count)
