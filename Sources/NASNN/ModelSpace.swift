@@ -299,7 +299,7 @@ extension Supernet {
     public func sharedParameters() -> [Tensor] { parameters(skippingChoices: self) }
 
     private func parameters(skippingChoices m: Module) -> [Tensor] {
-        var out = m.directTensors().map(\.1).filter(\.requiresGrad)
+        var out = m.directParameters()
         for (_, c) in m.namedChildren() where !(c is LayerChoice) { out += parameters(skippingChoices: c) }
         return out
     }

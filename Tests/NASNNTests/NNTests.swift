@@ -111,6 +111,33 @@ final class ModuleTests: XCTestCase {
         XCTAssertFalse(model.namedModules().contains { $0.1.training })
     }
 
+    /// A frozen weight stays a parameter (not a buffer), and typed child arrays are children.
+    func testFrozenParametersStayParametersAndTypedChildrenAreFound() {
+        final class Stack: Module {
+            let blocks: [Linear]
+            let head: Linear
+            init(using rng: inout SeededGenerator) {
+                blocks = [Linear(3, 3, using: &rng), Linear(3, 3, using: &rng)]
+                head = Linear(3, 2, using: &rng)
+            }
+        }
+        var rng = SeededGenerator(seed: 1)
+        let model = Stack(using: &rng)
+        let names = model.namedParameters().map(\.0)
+        XCTAssertEqual(names, ["blocks.0.weight", "blocks.0.bias", "blocks.1.weight", "blocks.1.bias", "head.weight", "head.bias"])
+        model.blocks[0].freeze()
+        XCTAssertEqual(model.namedParameters().map(\.0), names, "frozen weights are still parameters")
+        XCTAssertTrue(model.namedBuffers().isEmpty)
+        XCTAssertEqual(model.trainableParameters().count, 4)
+        XCTAssertEqual(model.parameterCount, 2 * 12 + 8)
+        let x = Tensor.normal([4, 3], using: &rng)
+        crossEntropy(model.head(model.blocks[1](model.blocks[0](x))), targets: [0, 1, 0, 1]).backward()
+        XCTAssertNil(model.blocks[0].weight.grad, "a frozen weight gets no gradient")
+        XCTAssertNotNil(model.blocks[1].weight.grad)
+        model.blocks[0].freeze(false)
+        XCTAssertEqual(model.trainableParameters().count, 6)
+    }
+
     func testLoadStateDictChecksNamesAndShapes() throws {
         var rng = SeededGenerator(seed: 0)
         let a = ModelZoo.mlp(inputs: 4, classes: 3, hidden: [5], using: &rng)

@@ -80,6 +80,35 @@ final class MethodTests: XCTestCase {
                                                      data: data, checkpoint: nil).run())
     }
 
+    /// On DARTS's space too, a search killed after an epoch resumes from its checkpoint to the
+    /// uninterrupted genotype, score and checkpoint, bit for bit.
+    func testDARTSSpaceSearchResumesAfterKill() throws {
+        var c = TestData.config
+        c.layers = 3; c.epochs = 2; c.population = 3; c.evaluationImages = 16
+        let data = SupernetData(weightHalf: TestData.make(count: 32, seed: 1), archHalf: TestData.make(count: 32, seed: 2))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-darts-resume-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for method in [WeightSharingMethod.darts, .spos] {
+            func search(_ file: String, stopAfter: Int? = nil) throws -> WeightSharingResult {
+                let s = try WeightSharingSearch(method: method, space: .darts, config: c, seed: 7, data: data,
+                                                checkpoint: dir.appendingPathComponent(file))
+                s.stopAfterEpochs = stopAfter
+                return try s.run()
+            }
+            let reference = try search("\(method.rawValue)-full.safetensors")
+            XCTAssertThrowsError(try search("\(method.rawValue)-killed.safetensors", stopAfter: 1)) { XCTAssertTrue($0 is SearchInterrupted) }
+            let resumed = try search("\(method.rawValue)-killed.safetensors")
+            XCTAssertEqual(resumed.description, reference.description, "\(method)")
+            XCTAssertEqual(resumed.score, reference.score, "\(method)")
+            XCTAssertEqual(resumed.epochsRun, reference.epochsRun - 1, "\(method)")
+            let (a, _) = try Safetensors.read(dir.appendingPathComponent("\(method.rawValue)-full.safetensors"))
+            let (b, _) = try Safetensors.read(dir.appendingPathComponent("\(method.rawValue)-killed.safetensors"))
+            XCTAssertEqual(Set(a.keys), Set(b.keys))
+            for (k, t) in a { XCTAssertEqual(t.array, b[k]?.array, "\(method): \(k)") }
+        }
+    }
+
     func testResumeAfterKillEndsWithTheSameResult() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-resume-\(ProcessInfo.processInfo.processIdentifier)")
         try? FileManager.default.removeItem(at: dir)
