@@ -4,15 +4,16 @@ import PackageDescription
 // Layers (a target imports only targets below it):
 //   swiftnas (CLI) → NASExperiment (runner, stores) and NASWeightSharing (supernet methods);
 //   NASExperiment → NASStrategies and NASEstimators; NASWeightSharing → NASStrategies;
-//   NASStrategies → NASSpaces; NASEstimators → NASBench → NASSpaces → NASNN → NASTensor
-//   → (COpenBLAS, CKernels). NASData (readers, gzip, data checks) sits on NASTensor and serves
-//   NASBench and above.
+//   NASStrategies → NASSpaces; NASEstimators → NASBench and NASSpaces; NASSpaces → NASNN →
+//   NASTensor → (COpenBLAS, CKernels). NASData (readers, data checks) sits on NASTensor.
+//   Without the engine: NASBench → NASArchitectures (cells, SearchSpace) and NASFiles (gzip),
+//   which NASSpaces and NASData re-export.
 let package = Package(
     name: "SwiftNAS",
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "swiftnas", targets: ["swiftnas"]),
-        .library(name: "SwiftNAS", targets: ["NASTensor", "NASNN", "NASData", "NASSpaces", "NASBench",
+        .library(name: "SwiftNAS", targets: ["NASArchitectures", "NASFiles", "NASTensor", "NASNN", "NASData", "NASSpaces", "NASBench",
                                              "NASStrategies", "NASEstimators", "NASExperiment", "NASWeightSharing"]),
     ],
     dependencies: [
@@ -26,12 +27,17 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Hot non-GEMM kernels in C with runtime CPU dispatch (target_clones), no unsafe flags.
         .target(name: "CKernels", path: "Sources/CKernels"),
+        // Architecture types and file formats that need no engine: NAS-Bench-201 cells, the
+        // SearchSpace/Estimator protocols (NASArchitectures); gzip and data errors (NASFiles).
+        .target(name: "NASArchitectures"),
+        .target(name: "NASFiles", dependencies: ["CZlib"]),
         .target(name: "NASTensor", dependencies: ["COpenBLAS", "CKernels"]),
         .target(name: "NASNN", dependencies: ["NASTensor"]),
-        .target(name: "NASData", dependencies: ["NASTensor", "CZlib"]),
-        .target(name: "NASSpaces", dependencies: ["NASNN"]),
+        .target(name: "NASData", dependencies: ["NASFiles", "NASTensor"]),
+        .target(name: "NASSpaces", dependencies: ["NASArchitectures", "NASNN"]),
         // The NAS-Bench-201 table; the compact copy that ships with SwiftNAS is a gzipped resource.
-        .target(name: "NASBench", dependencies: ["NASSpaces", "NASData"],
+        // It needs no engine: a program that only queries the table does not link OpenBLAS.
+        .target(name: "NASBench", dependencies: ["NASArchitectures", "NASFiles"],
                 resources: [.copy("Resources/nasbench201-compact.csv.gz")]),
         .target(name: "NASEstimators", dependencies: ["NASSpaces", "NASBench", "NASData", "NASNN"]),
         .target(name: "NASStrategies", dependencies: ["NASSpaces", "NASNN"]),

@@ -1,6 +1,6 @@
 import Foundation
-import NASData
-import NASSpaces
+import NASFiles
+import NASArchitectures
 
 /// The NAS-Bench-201 table: every cell's trained accuracies, parameter count and NASWOT score,
 /// indexed by NB201 architecture index (0..15624).

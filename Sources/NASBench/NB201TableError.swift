@@ -1,4 +1,4 @@
-import NASSpaces
+import NASArchitectures
 
 /// Why the NAS-Bench-201 table could not be loaded. Messages name the file, the line and the
 /// field, because the table is large and users fetch it themselves.

@@ -1,4 +1,4 @@
-import NASSpaces
+import NASArchitectures
 
 /// Evaluates NB201 cells by looking them up in the table: the classic way to benchmark search
 /// strategies at no training cost. Each look-up is charged the epochs the real training would
