@@ -107,12 +107,12 @@ public final class Embedding: Module {
 
 /// Layers applied in order.
 public final class Sequential: Module, Layer {
-    public let layers: [Module]
+    public let layers: [any Layer]
 
-    public init(_ layers: [any Layer]) { self.layers = layers.map { $0 as Module } }
+    public init(_ layers: [any Layer]) { self.layers = layers }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        layers.reduce(x) { ($1 as! any Layer)($0) }
+        layers.reduce(x) { $1($0) }
     }
 }
 

@@ -243,11 +243,11 @@ public final class AuxiliaryHead: Module {
 }
 
 /// The macro-structure both DARTS networks share: stem, cells, pooling, classifier.
-func dartsCells(_ config: DARTSNetworkConfig, using rng: inout SeededGenerator,
-                cell make: (_ cpp: Int, _ cp: Int, _ c: Int, _ reduction: Bool, _ reductionPrevious: Bool, inout SeededGenerator) -> Module)
-    -> (cells: [Module], channels: Int, auxiliaryChannels: Int) {
+func dartsCells<Cell>(_ config: DARTSNetworkConfig, using rng: inout SeededGenerator,
+                      cell make: (_ cpp: Int, _ cp: Int, _ c: Int, _ reduction: Bool, _ reductionPrevious: Bool, inout SeededGenerator) -> Cell)
+    -> (cells: [Cell], channels: Int, auxiliaryChannels: Int) {
     var (cpp, cp, c) = (3 * config.channels, 3 * config.channels, config.channels)
-    var cells: [Module] = []
+    var cells: [Cell] = []
     var reductionPrevious = false
     var auxiliary = cp
     for i in 0..<config.layers {
@@ -282,7 +282,7 @@ public final class DARTSSupernet: Module, Layer, Supernet {
             DARTSSupernetCell(previousPrevious: cpp, previous: cp, channels: c, reduction: red, reductionPrevious: redPrev,
                               config: config, using: &rng)
         }
-        self.cells = cells.compactMap { $0 as? DARTSSupernetCell }
+        self.cells = cells
         classifier = Linear(channels, config.classes, using: &rng)
     }
 
@@ -342,7 +342,7 @@ public final class DARTSNetwork: Module, Layer, AuxiliaryLoss, EpochScheduled {
             DARTSCell(red ? genotype.reduce : genotype.normal, previousPrevious: cpp, previous: cp, channels: c,
                       reduction: red, reductionPrevious: redPrev, config: config, using: &rng)
         }
-        self.cells = cells.compactMap { $0 as? DARTSCell }
+        self.cells = cells
         auxiliary = config.auxiliaryWeight > 0 ? AuxiliaryHead(auxChannels, classes: config.classes, using: &rng) : nil
         classifier = Linear(channels, config.classes, using: &rng)
     }

@@ -69,22 +69,27 @@ public final class NB201Edge: Module {
     }
 }
 
+/// A block of a stand-alone NB201 network: one of its cells or a residual reduction.
+public protocol NB201NetworkBlock: Module {
+    func callAsFunction(_ x: Tensor, observer: NB201Network.Observer?) -> Tensor
+}
+
 /// A cell: node j = Σ_{i<j} op_{j←i}(node i), output = node 3.
-public final class NB201CellModule: Module {
+public final class NB201CellModule: Module, NB201NetworkBlock {
     public let cell: NB201Cell
-    public let edges: [Module]
+    public let edges: [NB201Edge]
 
     init(_ cell: NB201Cell, channels: Int, affine: Bool, using rng: inout SeededGenerator) {
         self.cell = cell
         edges = cell.ops.map { NB201Edge($0, channels: channels, affine: affine, using: &rng) }
     }
 
-    func callAsFunction(_ x: Tensor, observer: NB201Network.Observer?) -> Tensor {
+    public func callAsFunction(_ x: Tensor, observer: NB201Network.Observer?) -> Tensor {
         var nodes: [Tensor?] = [x]
         for node in 1..<NB201Cell.nodeCount {
             var sum: Tensor? = nil
             for (e, edge) in NB201Cell.edges.enumerated() where edge.to == node {
-                guard let input = nodes[edge.from], let y = (edges[e] as! NB201Edge)(input, observer: observer) else { continue }
+                guard let input = nodes[edge.from], let y = edges[e](input, observer: observer) else { continue }
                 sum = sum.map { $0 + y } ?? y
             }
             nodes.append(sum)
@@ -96,7 +101,7 @@ public final class NB201CellModule: Module {
 
 /// The residual reduction block between stages: two ReLU-conv-BN (the first with stride 2) plus
 /// a shortcut of 2×2 average pooling and a 1×1 convolution.
-public final class ResidualReduction: Module {
+public final class ResidualReduction: Module, NB201NetworkBlock {
     public let convA: ReLUConvBN
     public let convB: ReLUConvBN
     public let shortcut: Conv2d
@@ -107,7 +112,7 @@ public final class ResidualReduction: Module {
         shortcut = Conv2d(cin, cout, kernel: 1, bias: false, using: &rng)
     }
 
-    func callAsFunction(_ x: Tensor, observer: NB201Network.Observer?) -> Tensor {
+    public func callAsFunction(_ x: Tensor, observer: NB201Network.Observer?) -> Tensor {
         let residual = shortcut(avgPool2d(x, kernel: 2, stride: 2))
         return convB(convA(x, observer: observer), observer: observer) + residual
     }
@@ -124,7 +129,7 @@ public final class NB201Network: Module, Layer {
     public let config: NB201NetworkConfig
     public let stem: Conv2d
     public let stemBN: BatchNorm
-    public let blocks: [Module]
+    public let blocks: [any NB201NetworkBlock]
     public let lastBN: BatchNorm
     public let classifier: Linear
     /// Called on every ReLU input and convolution output during a forward pass (zero-cost proxies).
@@ -140,7 +145,7 @@ public final class NB201Network: Module, Layer {
         self.config = config
         stem = Conv2d(config.inputChannels, config.channels, kernel: 3, padding: 1, bias: false, using: &rng)
         stemBN = BatchNorm(config.channels)
-        let (blocks, channels) = nb201Stages(config, using: &rng) { ch, rng in
+        let (blocks, channels) = nb201Stages(config, using: &rng, reduction: { $0 as any NB201NetworkBlock }) { ch, rng in
             NB201CellModule(cell, channels: ch, affine: config.affine, using: &rng)
         }
         self.blocks = blocks
@@ -152,8 +157,7 @@ public final class NB201Network: Module, Layer {
         var h = stemBN(stem(x))
         if let t = blockOutputTransform { h = t(h) }
         for block in blocks {
-            if let cellModule = block as? NB201CellModule { h = cellModule(h, observer: observer) }
-            else { h = (block as! ResidualReduction)(h, observer: observer) }
+            h = block(h, observer: observer)
             if let t = blockOutputTransform { h = t(h) }
         }
         h = lastBN(h)
@@ -183,13 +187,14 @@ public final class NB201Network: Module, Layer {
 
 /// The stages of an NB201 network or supernet: N cells at C, 2C and 4C channels with a residual
 /// reduction block before the second and third stage. Returns the blocks and the final width.
-func nb201Stages(_ config: NB201NetworkConfig, using rng: inout SeededGenerator,
-                 cell makeCell: (Int, inout SeededGenerator) -> Module) -> (blocks: [Module], channels: Int) {
-    var blocks: [Module] = []
+func nb201Stages<Block>(_ config: NB201NetworkConfig, using rng: inout SeededGenerator,
+                        reduction: (ResidualReduction) -> Block,
+                        cell makeCell: (Int, inout SeededGenerator) -> Block) -> (blocks: [Block], channels: Int) {
+    var blocks: [Block] = []
     var channels = config.channels
     for stage in 0..<3 {
         if stage > 0 {
-            blocks.append(ResidualReduction(channels, channels * 2, using: &rng))
+            blocks.append(reduction(ResidualReduction(channels, channels * 2, using: &rng)))
             channels *= 2
         }
         for _ in 0..<config.cellsPerStage { blocks.append(makeCell(channels, &rng)) }

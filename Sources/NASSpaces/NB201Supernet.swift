@@ -1,9 +1,18 @@
 import NASNN
 import NASTensor
 
+/// A block of the NB201 supernet: one of its cells or a residual reduction (which has no choice).
+public protocol NB201SupernetBlock: Module {
+    func callAsFunction(_ x: Tensor, _ context: ChoiceContext) -> Tensor
+}
+
+extension ResidualReduction: NB201SupernetBlock {
+    public func callAsFunction(_ x: Tensor, _ context: ChoiceContext) -> Tensor { self(x, observer: nil) }
+}
+
 /// A supernet cell: a layer choice on each of the six NAS-Bench-201 edges, labelled `edge0`…`edge5`
 /// in the cell string's edge order and shared by every cell.
-public final class NB201SupernetCell: Module {
+public final class NB201SupernetCell: Module, NB201SupernetBlock {
     public let edges: [LayerChoice]
 
     init(channels: Int, affine: Bool, using rng: inout SeededGenerator) {
@@ -11,7 +20,7 @@ public final class NB201SupernetCell: Module {
     }
 
     /// Nodes sum their inputs' edge outputs (nil: zero).
-    func callAsFunction(_ x: Tensor, _ context: ChoiceContext) -> Tensor {
+    public func callAsFunction(_ x: Tensor, _ context: ChoiceContext) -> Tensor {
         var nodes: [Tensor?] = [x]
         for node in 1..<NB201Cell.nodeCount {
             var sum: Tensor? = nil
@@ -33,7 +42,7 @@ public final class NB201Supernet: Module, Layer, Supernet {
     public let config: NB201NetworkConfig
     public let stem: Conv2d
     public let stemBN: BatchNorm
-    public let blocks: [Module]
+    public let blocks: [any NB201SupernetBlock]
     public let lastBN: BatchNorm
     public let classifier: Linear
     public let space: ModelSpace
@@ -47,7 +56,7 @@ public final class NB201Supernet: Module, Layer, Supernet {
         self.config = config
         stem = Conv2d(config.inputChannels, config.channels, kernel: 3, padding: 1, bias: false, using: &rng)
         stemBN = BatchNorm(config.channels)
-        let (blocks, channels) = nb201Stages(config, using: &rng) { ch, rng in
+        let (blocks, channels) = nb201Stages(config, using: &rng, reduction: { $0 as any NB201SupernetBlock }) { ch, rng in
             NB201SupernetCell(channels: ch, affine: config.affine, using: &rng)
         }
         self.blocks = blocks
@@ -100,8 +109,7 @@ public final class NB201Supernet: Module, Layer, Supernet {
     public func forward(_ x: Tensor, _ context: ChoiceContext) -> Tensor {
         var h = stemBN(stem(x))
         for block in blocks {
-            if let cell = block as? NB201SupernetCell { h = cell(h, context) }
-            else if let reduction = block as? ResidualReduction { h = reduction(h, observer: nil) }
+            h = block(h, context)
         }
         h = lastBN(h)
         return classifier(globalAvgPool2d(relu(h)))

@@ -3,19 +3,7 @@ import XCTest
 import NASTensor
 
 /// A seeded training run is reproducible bit for bit for a fixed `Parallel.threadCount`.
-final class DeterminismTests: XCTestCase {
-    private var savedThreadCount = 1
-
-    override func setUp() {
-        super.setUp()
-        savedThreadCount = Parallel.threadCount
-    }
-
-    override func tearDown() {
-        Parallel.threadCount = savedThreadCount
-        super.tearDown()
-    }
-
+final class DeterminismTests: ThreadCountRestoringTestCase {
     private struct RunResult {
         var losses: [Float]
         var parameters: [[Float]]

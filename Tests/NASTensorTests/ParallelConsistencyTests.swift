@@ -4,19 +4,7 @@ import NASTensor
 
 /// Kernels that split work over `Parallel.threadCount` workers (per-image chunks, per-worker
 /// weight-gradient partials, row-split GEMM) give the single-threaded result for uneven splits.
-final class ParallelConsistencyTests: XCTestCase {
-    private var savedThreadCount = 1
-
-    override func setUp() {
-        super.setUp()
-        savedThreadCount = Parallel.threadCount
-    }
-
-    override func tearDown() {
-        Parallel.threadCount = savedThreadCount
-        super.tearDown()
-    }
-
+final class ParallelConsistencyTests: ThreadCountRestoringTestCase {
     /// Runs `f` on fresh copies of `inputs` and returns the output and every input gradient.
     private func run(_ inputs: [Tensor], threads: Int, _ f: ([Tensor]) -> Tensor) -> [[Float]] {
         Parallel.threadCount = threads

@@ -2,6 +2,21 @@ import Foundation
 import XCTest
 @testable import NASTensor
 
+/// A test case that may change `Parallel.threadCount`: each test gets it back as it was.
+class ThreadCountRestoringTestCase: XCTestCase {
+    private var savedThreadCount = 1
+
+    override func setUp() {
+        super.setUp()
+        savedThreadCount = Parallel.threadCount
+    }
+
+    override func tearDown() {
+        Parallel.threadCount = savedThreadCount
+        super.tearDown()
+    }
+}
+
 // MARK: - Random inputs
 
 /// Normal values `N(mean, std²)` from a seeded generator (plain leaf, no gradient yet).
