@@ -22,19 +22,26 @@ public struct Bananas<Space: SearchSpace & Codable>: ModelBasedStrategy {
     public enum Acquisition: String, Codable, Sendable { case its, ucb }
 
     public struct Hyperparameters: Codable, Equatable, Sendable, ModelBasedHyperparameters {
+        /// Random architectures labelled before the first ensemble is trained.
         public var initialSamples: Int = 10
+        /// Predictors in the ensemble (its spread is the uncertainty).
         public var ensembleSize: Int = 5
+        /// Hidden layers and their width in each predictor MLP.
         public var hiddenLayers: Int = 2
         public var hiddenWidth: Int = 16
+        /// Training epochs of each predictor per round, in mini-batches of `batchSize`, Adam at `learningRate`.
         public var epochs: Int = 100
         public var batchSize: Int = 16
         public var learningRate: Double = 0.01
+        /// Candidates per round, mutations of the `mutateTop` best labelled architectures.
         public var candidates: Int = 100
         public var mutateTop: Int = 10
         /// Proposals taken from one trained ensemble (k in the paper).
         public var proposalsPerRound: Int = 10
+        /// Independent Thompson sampling (`its`, the paper's) or an upper confidence bound with `ucbKappa`.
         public var acquisition: Acquisition = .its
         public var ucbKappa: Double = 1.0
+        /// The predictors' input: the path encoding (the paper's) or one-hot.
         public var encoding: ArchitectureEncoding = .path
         public init() {}
     }

@@ -69,8 +69,10 @@ final class Comparator: Module {
 public struct CTNASHyperparameters: Codable, Equatable, Sendable, ModelBasedHyperparameters {
     /// Random architectures labelled before the comparator is first trained.
     public var initialSamples: Int = 10
+    /// Widths of the comparator's graph convolutions and of its MLP head.
     public var gcnWidth: Int = 32
     public var mlpWidth: Int = 32
+    /// Adam's learning rate for the comparator.
     public var learningRate: Double = 0.005
     /// Comparator Adam steps per round (the first round trains `firstEpochs`).
     public var epochs: Int = 30
@@ -80,6 +82,7 @@ public struct CTNASHyperparameters: Codable, Equatable, Sendable, ModelBasedHype
     /// Controller policy-gradient steps per round, each on `rollouts` sampled architectures.
     public var controllerSteps: Int = 10
     public var rollouts: Int = 32
+    /// Adam's learning rate for the controller.
     public var controllerLearningRate: Double = 0.05
     /// Controller LSTM sizes (token embedding and hidden state).
     public var controllerEmbeddingSize: Int = 16
@@ -88,6 +91,7 @@ public struct CTNASHyperparameters: Codable, Equatable, Sendable, ModelBasedHype
     public var entropyWeight: Double = 0.01
     /// Architectures sampled from the controller per round as candidates.
     public var candidateSamples: Int = 200
+    /// Architectures proposed per round (the candidates the comparator ranks highest).
     public var proposalsPerRound: Int = 10
     /// When the space has at most this many architectures, every unlabelled one is also scored
     /// against the baseline (0: candidates come from the controller only).

@@ -145,20 +145,26 @@ final class NAOModel: Module {
 /// Defaults here are sized for a table benchmark; see docs/learned_search.md.
 public struct NAO<Space: CategoricalSearchSpace & Codable>: ModelBasedStrategy {
     public struct Hyperparameters: Codable, Equatable, Sendable, ModelBasedHyperparameters {
+        /// Random architectures labelled before the first round.
         public var initialSamples: Int = 10
+        /// Token embedding, LSTM hidden state and predictor MLP widths.
         public var embeddingSize: Int = 16
         public var hiddenSize: Int = 24
         public var predictorWidth: Int = 32
         /// λ: weight of the prediction loss; 1 − λ weighs reconstruction.
         public var tradeOff: Double = 0.8
+        /// Adam's learning rate for the encoder–predictor–decoder.
         public var learningRate: Double = 0.01
         /// Full-batch Adam steps per round (the first round trains `firstEpochs`).
         public var epochs: Int = 25
         public var firstEpochs: Int = 120
+        /// Gradient ascent in embedding space: from the `ascentSeeds` best labelled architectures, steps of `stepSize` until the decoding changes (at most `maxAscentSteps`).
         public var ascentSeeds: Int = 100
         public var stepSize: Double = 1.0
         public var maxAscentSteps: Int = 20
+        /// Architectures proposed per round.
         public var proposalsPerRound: Int = 10
+        /// Spaces with at most this many architectures may also be ranked exhaustively (see `exhaustiveShare`).
         public var scoreAllLimit: Int = 20_000
         /// Share of each round's proposals taken from the exhaustive ranking (the rest come from
         /// gradient ascent) when the space has at most `scoreAllLimit` architectures.
