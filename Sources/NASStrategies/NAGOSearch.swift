@@ -52,9 +52,12 @@ public struct NAGOBayesianOptimisation: HyperparameterizedStrategy {
 
     public init(space: NAGOSpace = NAGOSpace(), hyperparameters: Hyperparameters = .init(), seed: UInt64) throws {
         let h = hyperparameters
-        guard h.initialSamples >= 2 else { throw StrategyError.invalidHyperparameter("initial_samples must be ≥ 2") }
-        guard h.candidates >= 1, h.localCandidates >= 0 else {
-            throw StrategyError.invalidHyperparameter("candidates must be ≥ 1 and local_candidates ≥ 0")
+        // Upper bounds too: a restored state with a huge count would make one ask run for hours.
+        guard (2...100_000).contains(h.initialSamples) else {
+            throw StrategyError.invalidHyperparameter("initial_samples must be in 2…100000")
+        }
+        guard (1...1_000_000).contains(h.candidates), (0...1_000_000).contains(h.localCandidates) else {
+            throw StrategyError.invalidHyperparameter("candidates must be in 1…1000000 and local_candidates in 0…1000000")
         }
         guard (0...1).contains(h.minWeight) else { throw StrategyError.invalidHyperparameter("min_weight must be in [0, 1]") }
         guard h.noise.isFinite, h.noise > 0 else { throw StrategyError.invalidHyperparameter("noise must be positive") }

@@ -216,6 +216,7 @@ final class NAGOTests: XCTestCase {
         XCTAssertGreaterThan(objectives[4...].max() ?? 0, objectives[..<4].max() ?? 0)
         XCTAssertThrowsError(try NAGOSearchSetup.strategy("bananas", overrides: [:], space: space, seed: 0))
         XCTAssertThrowsError(try NAGOSearchSetup.strategy("nago", overrides: ["min_weight": "2"], space: space, seed: 0))
+        XCTAssertThrowsError(try NAGOSearchSetup.strategy("nago", overrides: ["candidates": "100000000"], space: space, seed: 0))
         XCTAssertThrowsError(try NAGOBayesianOptimisation(space: space, state: Data("{}".utf8)))
     }
 
