@@ -26,8 +26,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Data set path (IDX folder, CIFAR folder or CSV file).")
     var data: String
 
-    @Option(help: "Model: cnn, mlp or refcnn (without --space).")
-    var model = "cnn"
+    @Option(help: "Model: cnn (default), mlp or refcnn (without --space).")
+    var model: String?
 
     @Option(help: "Search space of --arch: nb201 (a NAS-Bench-201 network of that cell) or darts (DARTS's network of that genotype).")
     var space: String?
@@ -35,7 +35,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Architecture in the space's notation: a NAS-Bench-201 cell string, or a DARTS genotype 'Genotype(normal=[…], …)'.")
     var arch: String?
 
-    @Option(help: "Initial channels C (NAS-Bench-201 stem; DARTS: C, the stem has 3C).") var channels = 16
+    @Option(help: "Initial channels C (NAS-Bench-201 stem; DARTS: C, the stem has 3C; default 16).") var channels: Int?
     @Option(help: "NB201 cells per stage N.") var cells: Int?
     @Option(help: "DARTS: cells in the network, reductions at 1/3 and 2/3 (the paper: 20).") var layers: Int?
     @Option(name: .customLong("auxiliary-weight"), help: "DARTS: weight of the auxiliary head's loss (the paper: 0.4; 0: no head).")
@@ -50,7 +50,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Mini-batch size.") var batchSize = 128
     @Option(help: "Optimizer: sgd, adam or adamw.") var optimizer = "adam"
     @Option(name: .customLong("lr"), help: "Peak learning rate.") var learningRate: Float = 2e-3
-    @Option(help: "SGD momentum.") var momentum: Float = 0.9
+    @Option(help: "SGD momentum (default 0.9).") var momentum: Float?
     @Option(name: .customLong("weight-decay"), help: "Weight decay.") var weightDecay: Float = 0
     @Option(help: "Learning-rate schedule: cosine, step or constant.") var schedule = "cosine"
     @Option(name: .customLong("warmup-epochs"), help: "Linear warm-up epochs.") var warmupEpochs = 0
@@ -66,7 +66,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue from <out>/checkpoint.safetensors if it exists.") var resume = false
 
     func validate() throws {
-        try validateCounts([("--channels", channels, 1), ("--cells", cells ?? 1, 1), ("--layers", layers ?? 3, 3),
+        try validateCounts([("--channels", channels ?? 1, 1), ("--cells", cells ?? 1, 1), ("--layers", layers ?? 3, 3),
                             ("--train-limit", trainLimit, 0)])
         // A flag of one space given for another is a mistake, not something to ignore.
         if space != "nb201", cells != nil { throw ValidationError("--cells applies to --space nb201 only") }
@@ -78,6 +78,14 @@ struct TrainCommand: ParsableCommand {
         if let w = auxiliaryWeight, !(w.isFinite && w >= 0) { throw ValidationError("--auxiliary-weight must be ≥ 0 (got \(w))") }
         if let p = dropPath, !(p.isFinite && p >= 0 && p < 1) { throw ValidationError("--drop-path must be in [0, 1) (got \(p))") }
         if space != nil, arch == nil { throw ValidationError("--space \(space ?? "") needs --arch") }
+        if space == nil {
+            for (flag, given) in [("--arch", arch != nil), ("--channels", channels != nil)] where given {
+                throw ValidationError("\(flag) applies with --space nb201 or darts only")
+            }
+        } else if model != nil {
+            throw ValidationError("--model is for the built-in models; with --space the network is --arch's")
+        }
+        if momentum != nil, optimizer != "sgd" { throw ValidationError("--momentum applies to --optimizer sgd only") }
         if let threads { try validateThreads(threads) }
         guard testFraction.isFinite, testFraction > 0, testFraction < 1 else {
             throw ValidationError("--test-fraction must be in (0, 1) (got \(testFraction))")
@@ -88,7 +96,7 @@ struct TrainCommand: ParsableCommand {
     func trainingConfig() -> TrainingConfig {
         var config = TrainingConfig()
         config.epochs = epochs; config.batchSize = batchSize; config.optimizer = optimizer
-        config.learningRate = learningRate; config.momentum = momentum; config.weightDecay = weightDecay
+        config.learningRate = learningRate; config.momentum = momentum ?? 0.9; config.weightDecay = weightDecay
         config.schedule = schedule; config.warmupEpochs = warmupEpochs; config.labelSmoothing = labelSmoothing
         config.gradientClip = gradientClip; config.seed = seed; config.cropPadding = cropPadding
         config.horizontalFlip = horizontalFlip; config.cutout = cutout
@@ -106,6 +114,7 @@ struct TrainCommand: ParsableCommand {
         test = test.normalized(mean: stats.mean, std: stats.std)
 
         let classes = max(train.classCount, test.classCount)
+        let model = self.model ?? "cnn", channels = self.channels ?? 16
         let net: any Layer
         let description: String
         switch space {

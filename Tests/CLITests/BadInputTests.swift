@@ -152,6 +152,11 @@ final class BadInputTests: XCTestCase {
         }
         try assertRefused(["train", "--data", data, "--model", "mlp"], mentions: "SWIFTNAS_THREADS", environment: ["SWIFTNAS_THREADS": "abc"])
         try assertRefused(["train", "--data", data, "--model", "mlp", "--out", data], mentions: "--out \(data) is a file")
+        try assertRefused(["train", "--data", data, "--model", "mlp", "--channels", "8"], mentions: "--channels applies with --space")
+        try assertRefused(["train", "--data", data, "--arch", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"], mentions: "--arch applies with --space")
+        try assertRefused(["train", "--data", data, "--model", "mlp", "--space", "nb201", "--arch", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"],
+                          mentions: "--model is for the built-in models")
+        try assertRefused(["train", "--data", data, "--model", "mlp", "--momentum", "0.5"], mentions: "--momentum applies to --optimizer sgd")
         try assertRefused(["train", "--data", folder.path, "--model", "mlp"], mentions: "file not found in the data folder")
         try assertRefused(["search", "--strategy", "rea", "--benchmark", folder.path], mentions: "cannot read NAS-Bench-201 table")
         try assertRefused(["search", "--strategy", "rea", "--budget-cost", "nan"], mentions: "--budget-cost")
