@@ -2,11 +2,12 @@ import NASTensor
 
 /// Built-in networks for `swiftnas train`, all on channels-last images.
 public enum ModelZoo {
-    public static let names = ["cnn", "mlp", "refcnn"]
+    public static let names = ["cnn", "mlp", "refcnn", "vit"]
 
     /// Builds a model by name for images of `height × width × channels` and `classes` outputs.
+    /// `parameters` set the model's own settings (only the ViT has any: `ViTConfig.apply`).
     public static func make(_ name: String, height: Int, width: Int, channels: Int, classes: Int,
-                            seed: UInt64) throws -> any Layer {
+                            parameters: [String: String] = [:], seed: UInt64) throws -> any Layer {
         var rng = SeededGenerator(seed: seed)
         guard height >= 1, width >= 1, channels >= 1, classes >= 2 else {
             throw ModelError(description: "model '\(name)' needs images of at least 1×1×1 and 2 classes (got \(height)×\(width)×\(channels), \(classes) classes)")
@@ -15,7 +16,16 @@ public enum ModelZoo {
         if name == "cnn" || name == "refcnn", height < 4 || width < 4 {
             throw ModelError(description: "model '\(name)' needs images of at least 4×4 pixels; these are \(height)×\(width) (use --model mlp)")
         }
+        if name != "vit", let key = parameters.keys.sorted().first {
+            throw ModelError(description: "model '\(name)' has no parameter '\(key)' (only vit takes --param)")
+        }
         switch name {
+        case "vit":
+            var config = ViTConfig()
+            (config.height, config.width, config.channels, config.classes) = (height, width, channels, classes)
+            try config.apply(parameters)
+            if let problem = config.problem { throw ModelError(description: problem) }
+            return VisionTransformer(config, using: &rng)
         case "cnn": return smallCNN(height: height, width: width, channels: channels, classes: classes, using: &rng)
         case "mlp": return mlp(inputs: height * width * channels, classes: classes, using: &rng)
         case "refcnn": return referenceCNN(channels: channels, classes: classes, using: &rng)

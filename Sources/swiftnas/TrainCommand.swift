@@ -18,7 +18,10 @@ struct TrainCommand: ParsableCommand {
         the test split is then --test-fraction of it).
         Models (--model): cnn (two conv3×3+BN+ReLU+max-pool stages, 32 and 64 channels, a 128-unit \
         hidden layer with dropout, linear classifier), mlp (two hidden ReLU layers of 256 and 128), \
-        refcnn (three conv3×3-16+BN+ReLU, global average pool, linear).
+        refcnn (three conv3×3-16+BN+ReLU, global average pool, linear), vit (a Vision Transformer: \
+        patch embedding, class token, learned position embedding, transformer blocks, linear head; \
+        --param patch=4 dim=64 depth=6 heads=4 mlp_ratio=4 dropout=0 norm=pre by default, norm=post for \
+        Post-LN blocks).
         Every epoch appends a JSON line to <out>/log.jsonl and writes <out>/checkpoint.safetensors; \
         --resume continues from that checkpoint with the same result as an uninterrupted run.
         """)
@@ -28,6 +31,9 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Model: cnn (default), mlp or refcnn (without --space).")
     var model: String?
+
+    @Option(name: .customLong("param"), help: ArgumentHelp("Model setting key=value (repeatable; vit: patch, dim, depth, heads, mlp_ratio, dropout, norm=pre|post).", valueName: "key=value"))
+    var params: [String] = []
 
     @Option(help: "Search space of --arch: nb201 (a NAS-Bench-201 network of that cell) or darts (DARTS's network of that genotype).")
     var space: String?
@@ -82,8 +88,8 @@ struct TrainCommand: ParsableCommand {
             for (flag, given) in [("--arch", arch != nil), ("--channels", channels != nil)] where given {
                 throw ValidationError("\(flag) applies with --space nb201 or darts only")
             }
-        } else if model != nil {
-            throw ValidationError("--model is for the built-in models; with --space the network is --arch's")
+        } else if model != nil || !params.isEmpty {
+            throw ValidationError("--model and --param are for the built-in models; with --space the network is --arch's")
         }
         if momentum != nil, optimizer != "sgd" { throw ValidationError("--momentum applies to --optimizer sgd only") }
         if let threads { try validateThreads(threads) }
@@ -120,8 +126,8 @@ struct TrainCommand: ParsableCommand {
         switch space {
         case nil:
             net = try ModelZoo.make(model, height: train.height, width: train.width, channels: train.channels,
-                                    classes: classes, seed: seed)
-            description = "model \(model)"
+                                    classes: classes, parameters: try keyValueOverrides(params), seed: seed)
+            description = "model \(model)" + (params.isEmpty ? "" : " " + params.joined(separator: " "))
         case "nb201":
             guard let arch else { throw ValidationError("--space nb201 needs --arch '<cell string>'") }
             let cell = try NB201Cell(parsing: arch)

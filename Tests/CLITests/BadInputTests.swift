@@ -155,8 +155,11 @@ final class BadInputTests: XCTestCase {
         try assertRefused(["train", "--data", data, "--model", "mlp", "--channels", "8"], mentions: "--channels applies with --space")
         try assertRefused(["train", "--data", data, "--arch", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"], mentions: "--arch applies with --space")
         try assertRefused(["train", "--data", data, "--model", "mlp", "--space", "nb201", "--arch", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"],
-                          mentions: "--model is for the built-in models")
+                          mentions: "--model and --param are for the built-in models")
         try assertRefused(["train", "--data", data, "--model", "mlp", "--momentum", "0.5"], mentions: "--momentum applies to --optimizer sgd")
+        let images = try idxFolder("vit", train: 8, test: 4, h: 8, w: 8)
+        try assertRefused(["train", "--data", images, "--model", "vit", "--param", "patch=3"], mentions: "patch 3 does not divide the 8×8 images")
+        try assertRefused(["train", "--data", images, "--model", "cnn", "--param", "depth=2"], mentions: "only vit takes --param")
         try assertRefused(["train", "--data", folder.path, "--model", "mlp"], mentions: "file not found in the data folder")
         try assertRefused(["search", "--strategy", "rea", "--benchmark", folder.path], mentions: "cannot read NAS-Bench-201 table")
         try assertRefused(["search", "--strategy", "rea", "--budget-cost", "nan"], mentions: "--budget-cost")
