@@ -47,6 +47,11 @@ public struct Augmentation: Sendable {
 public struct Batch {
     public let images: Tensor
     public let labels: [Int]
+
+    public init(images: Tensor, labels: [Int]) {
+        self.images = images
+        self.labels = labels
+    }
 }
 
 /// Seeded mini-batches over a data set: the order of epoch `e` depends only on (seed, e), so a

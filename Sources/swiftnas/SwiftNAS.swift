@@ -22,6 +22,7 @@ struct SwiftNAS: ParsableCommand {
         NAGOCommand.self,
         FuzzCommand.self,
         ScoreCommand.self,
+        LayerNormGradientsCommand.self,
     ]
 
     /// Parses and runs the subcommand. Ctrl-C and SIGTERM stop long work at a point where its
