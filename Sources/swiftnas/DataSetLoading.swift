@@ -77,3 +77,13 @@ func proxyBatch(_ data: Dataset, size: Int, seed: UInt64) -> (Tensor, [Int]) {
     let padded = picked.normalized(mean: stats.mean, std: stats.std).padded(to: 32)
     return (Tensor(shape: [picked.count, 32, 32, padded.channels], data: padded.images), padded.labels)
 }
+
+/// A flag's comma-separated list of numbers (`--seeds 0,1,2`), refused with the flag's name when
+/// empty or when an item is not a number.
+func commaSeparated<T: LosslessStringConvertible>(_ text: String, _ flag: String) throws -> [T] {
+    let items = text.split(separator: ",").map { T(String($0).trimmingCharacters(in: .whitespaces)) }
+    guard !items.isEmpty, items.allSatisfy({ $0 != nil }) else {
+        throw ValidationError("\(flag) must be a comma-separated list of numbers, got '\(text)'")
+    }
+    return items.compactMap { $0 }
+}

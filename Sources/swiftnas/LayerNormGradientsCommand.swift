@@ -30,15 +30,9 @@ struct LayerNormGradientsCommand: ParsableCommand {
     @Option(help: "Attention heads.") var heads = 4
     @Option(help: "Patch side.") var patch = 4
 
-    func list<T: LosslessStringConvertible>(_ text: String, _ flag: String) throws -> [T] {
-        let items = text.split(separator: ",").map { T(String($0).trimmingCharacters(in: .whitespaces)) }
-        guard !items.isEmpty, items.allSatisfy({ $0 != nil }) else { throw ValidationError("\(flag) must be a comma-separated list of numbers, got '\(text)'") }
-        return items.compactMap { $0 }
-    }
-
     func run() throws {
-        let depthList: [Int] = try list(depths, "--depths")
-        let seedList: [UInt64] = try list(seeds, "--seeds")
+        let depthList: [Int] = try commaSeparated(depths, "--depths")
+        let seedList: [UInt64] = try commaSeparated(seeds, "--seeds")
         guard depthList.allSatisfy({ (1...64).contains($0) }) else { throw ValidationError("--depths must be in 1…64") }
         try validateCounts([("--batch-size", batchSize, 1)])
         let (train, _) = try DatasetReader.idxDirectory(data)

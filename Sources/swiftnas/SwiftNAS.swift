@@ -23,6 +23,7 @@ struct SwiftNAS: ParsableCommand {
         FuzzCommand.self,
         ScoreCommand.self,
         LayerNormGradientsCommand.self,
+        LayerNormTrainingCommand.self,
     ]
 
     /// Parses and runs the subcommand. Ctrl-C and SIGTERM stop long work at a point where its
