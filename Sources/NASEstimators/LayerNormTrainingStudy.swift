@@ -28,7 +28,9 @@ public enum LayerNormTrainingStudy {
         public var setting: Setting
         /// Training loss of every batch, in order (NaN once the loss stopped being finite).
         public var batchLosses: [Double]
-        /// Test accuracy (%) after the last epoch; nil when training diverged.
+        /// Mean training loss of the last epoch and test accuracy (%) after it; nil when
+        /// training diverged.
+        public var finalTrainLoss: Double?
         public var testAccuracy: Double?
     }
 
@@ -66,8 +68,9 @@ public enum LayerNormTrainingStudy {
         } catch TrainingError.nonFiniteLoss {
             // A non-finite loss: the run diverged, which is a result of the sweep, not an error.
             losses.append(.nan)
-            return Run(setting: s, batchLosses: losses, testAccuracy: nil)
+            return Run(setting: s, batchLosses: losses, finalTrainLoss: nil, testAccuracy: nil)
         }
-        return Run(setting: s, batchLosses: losses, testAccuracy: trainer.history.last.map { 100 * $0.testAccuracy })
+        return Run(setting: s, batchLosses: losses, finalTrainLoss: trainer.history.last?.trainLoss,
+                   testAccuracy: trainer.history.last.map { 100 * $0.testAccuracy })
     }
 }

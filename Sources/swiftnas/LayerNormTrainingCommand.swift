@@ -15,7 +15,7 @@ struct LayerNormTrainingCommand: ParsableCommand {
         --seeds trains a ViT (--depth, --dim, --heads, --patch, MLP ratio 4) from scratch with Adam at a \
         constant learning rate for --epochs on --train-images Fashion-MNIST training images, and is \
         scored on --test-images test images. A run whose loss stops being finite is reported as \
-        diverged. Writes <out>/runs.csv (every run's test accuracy), <out>/losses.csv (every batch's \
+        diverged. Writes <out>/runs.csv (every run's last-epoch training loss and test accuracy), <out>/losses.csv (every batch's \
         loss) and <out>/losses_lr<lr>.svg (seed-mean loss curves, one file per learning rate).
         """)
 
@@ -72,11 +72,11 @@ struct LayerNormTrainingCommand: ParsableCommand {
                          r.testAccuracy.map { String(format: "%.2f%%", $0) } ?? "diverged", Date().timeIntervalSince(start)))
         }
 
-        var runsCSV = "learning_rate,norm,warmup_epochs,seed,final_batch_loss,test_accuracy\n"
+        var runsCSV = "learning_rate,norm,warmup_epochs,seed,last_epoch_train_loss,test_accuracy\n"
         var lossCSV = "learning_rate,norm,warmup_epochs,seed,batch,loss\n"
         for r in runs {
             let s = r.setting, key = "\(s.learningRate),\(s.normFirst ? "pre" : "post"),\(s.warmupEpochs),\(s.seed)"
-            runsCSV += "\(key),\(r.batchLosses.last ?? .nan),\(r.testAccuracy.map { "\($0)" } ?? "diverged")\n"
+            runsCSV += "\(key),\(r.finalTrainLoss.map { "\($0)" } ?? "diverged"),\(r.testAccuracy.map { "\($0)" } ?? "diverged")\n"
             for (b, l) in r.batchLosses.enumerated() { lossCSV += "\(key),\(b + 1),\(l)\n" }
         }
         try AtomicFile.write(runsCSV, to: URL(fileURLWithPath: out + "/runs.csv"))
