@@ -16,6 +16,9 @@ import numpy as np
 import torch
 from torch import nn
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "scripts"))
+from torch_vit import ViT  # noqa: E402
+
 root = pathlib.Path(sys.argv[1])
 depths = [int(d) for d in (sys.argv[2] if len(sys.argv) > 2 else "6,12,24").split(",")]
 seeds = [int(s) for s in (sys.argv[3] if len(sys.argv) > 3 else "0,1,2").split(",")]
@@ -39,29 +42,6 @@ x = torch.from_numpy((images[:BATCH] - mean) / std)
 y = torch.from_numpy(labels[:BATCH])
 
 
-class ViT(nn.Module):
-    def __init__(self, depth, norm_first):
-        super().__init__()
-        tokens = (h // PATCH) * (w // PATCH)
-        self.patch = nn.Conv2d(1, DIM, PATCH, stride=PATCH)
-        self.cls = nn.Parameter(nn.init.trunc_normal_(torch.empty(1, 1, DIM), std=0.02))
-        self.pos = nn.Parameter(nn.init.trunc_normal_(torch.empty(1, tokens + 1, DIM), std=0.02))
-        self.blocks = nn.ModuleList([
-            nn.TransformerEncoderLayer(DIM, HEADS, dim_feedforward=4 * DIM, dropout=0.0, activation="gelu",
-                                       batch_first=True, norm_first=norm_first) for _ in range(depth)])
-        self.norm = nn.LayerNorm(DIM) if norm_first else None
-        self.head = nn.Linear(DIM, 10)
-
-    def forward(self, x):
-        p = self.patch(x.permute(0, 3, 1, 2)).flatten(2).transpose(1, 2)
-        t = torch.cat([self.cls.expand(x.shape[0], -1, -1), p], 1) + self.pos
-        for b in self.blocks:
-            t = b(t)
-        if self.norm is not None:
-            t = self.norm(t)
-        return self.head(t[:, 0])
-
-
 print(f"PyTorch {torch.__version__}: ViT {DIM} wide, {HEADS} heads, patch {PATCH}, batch of {BATCH}; seeds {seeds}")
 print("| depth | last block, Pre-LN | last block, Post-LN | Post ÷ Pre |")
 print("|---|---|---|---|")
@@ -72,7 +52,8 @@ for depth in depths:
         values = []
         for seed in seeds:
             torch.manual_seed(seed)
-            model = ViT(depth, norm_first).train()
+            model = ViT(height=h, width=w, channels=1, classes=10, patch=PATCH, dim=DIM, depth=depth, heads=HEADS,
+                        mlp_ratio=4, norm_first=norm_first).train()
             nn.functional.cross_entropy(model(x), y).backward()
             values.append(model.blocks[-1].linear2.weight.grad.norm().item())
         last[norm_first] = sum(values) / len(values)

@@ -11,8 +11,12 @@ Run: .venv/bin/python3 scripts/make_vit_fixtures.py
 import json
 import pathlib
 
+import sys
+
 import torch
-from torch import nn
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from torch_vit import ViT  # noqa: E402
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "Tests" / "NASNNTests" / "Fixtures"
 torch.manual_seed(0)
@@ -22,27 +26,9 @@ def flat(t):
     return [float(v) for v in t.detach().reshape(-1).tolist()]
 
 
-class TinyViT(nn.Module):
-    def __init__(self, norm_first):
-        super().__init__()
-        self.patch = nn.Conv2d(1, 8, 4, stride=4)
-        self.cls = nn.Parameter(0.02 * torch.randn(1, 1, 8))
-        self.pos = nn.Parameter(0.02 * torch.randn(1, 5, 8))
-        self.blocks = nn.ModuleList([
-            nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, activation="gelu",
-                                       batch_first=True, norm_first=norm_first)
-            for _ in range(2)])
-        self.norm = nn.LayerNorm(8) if norm_first else None
-        self.head = nn.Linear(8, 3)
-
-    def forward(self, x):  # x: [B, H, W, C]
-        p = self.patch(x.permute(0, 3, 1, 2)).flatten(2).transpose(1, 2)
-        h = torch.cat([self.cls.expand(x.shape[0], -1, -1), p], 1) + self.pos
-        for block in self.blocks:
-            h = block(h)
-        if self.norm is not None:
-            h = self.norm(h)
-        return self.head(h[:, 0])
+def tiny_vit(norm_first):
+    return ViT(height=8, width=8, channels=1, classes=3, patch=4, dim=8, depth=2, heads=2, mlp_ratio=2,
+               norm_first=norm_first)
 
 
 def our_name(name):
@@ -56,7 +42,7 @@ def our_layout(name, t):
 
 
 def case(norm_first):
-    model = TinyViT(norm_first)
+    model = tiny_vit(norm_first)
     # Larger class token and position embeddings than ViT's init, so they matter in the check.
     with torch.no_grad():
         model.cls.normal_()
