@@ -98,6 +98,12 @@ public struct ViTConfig: Codable, Equatable, Sendable {
             return "vit: \(name) must be at least 1 (got \(v))"
         }
         if dim > 4096 || depth > 256 || mlpRatio > 64 { return "vit: dim ≤ 4096, depth ≤ 256 and mlp_ratio ≤ 64" }
+        // Weights, gradients and Adam's two moments take 16 bytes per parameter: refuse sizes that
+        // would exhaust memory before they are allocated.
+        let blockWeights = depth * (4 + 2 * mlpRatio) * dim * dim
+        if blockWeights > 400_000_000 {
+            return "vit: depth \(depth) × width \(dim) × mlp_ratio \(mlpRatio) has about \(blockWeights / 1_000_000) M block weights; at most 400 M"
+        }
         if height % patch != 0 || width % patch != 0 {
             return "vit: patch \(patch) does not divide the \(height)×\(width) images"
         }

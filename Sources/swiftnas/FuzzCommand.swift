@@ -18,7 +18,8 @@ struct FuzzCommand: ParsableCommand {
         commandName: "fuzz",
         abstract: "Run mutated inputs through every parser of user input (see bench/fuzz.sh).",
         discussion: """
-        Targets: arch (NAS-Bench-201 cell strings), table (the NAS-Bench-201 table loader), idx and csv \
+        Targets: arch (NAS-Bench-201 cell strings), genotype (DARTS genotype strings), nago (NAGO \
+        architecture strings; NAGO's BO state restored, asked and told), vit (--param settings of the ViT), table (the NAS-Bench-201 table loader), idx and csv \
         (data readers, then the training-data checks), yaml (search config files), safetensors \
         (checkpoint reader and restore into a model and optimizer), state (stored strategy state of \
         every strategy, restored and then asked and told). Case i of a seed is always the same input.
@@ -58,7 +59,7 @@ struct FuzzCommand: ParsableCommand {
     }
 }
 
-enum FuzzTarget: String, CaseIterable { case arch, table, idx, csv, yaml, safetensors, state }
+enum FuzzTarget: String, CaseIterable { case arch, genotype, nago, vit, table, idx, csv, yaml, safetensors, state }
 
 /// The valid inputs the mutations start from, and the mutations.
 struct Fuzzer {
@@ -67,6 +68,9 @@ struct Fuzzer {
     let smallTable: [UInt8]
     let checkpoint: [UInt8]
     let states: [(name: String, state: [UInt8])]
+    let genotypes: [String]
+    let nagoArchitectures: [String]
+    let nagoState: [UInt8]
 
     init(folder: URL) throws {
         self.folder = folder
@@ -94,6 +98,18 @@ struct Fuzzer {
             states.append((name, Array(try strategy.state())))
         }
         self.states = states
+        let darts = DARTSSearchSpace()
+        genotypes = (0..<10).map { _ in darts.describe(darts.sample(using: &rng)) }
+        let nago = NAGOSpace()
+        nagoArchitectures = (0..<10).map { _ in nago.describe(nago.sample(using: &rng)) }
+        var h = NAGOBayesianOptimisation.Hyperparameters()
+        (h.initialSamples, h.candidates, h.localCandidates) = (2, 20, 5)
+        var bo = try NAGOBayesianOptimisation(space: nago, hyperparameters: h, seed: 3)
+        for k in 0..<4 {
+            let p = try bo.ask()
+            try bo.tell(Observation(architecture: p.architecture, fidelity: nil, objective: Double(k % 3) * 10, cost: 1))
+        }
+        nagoState = Array(try bo.state())
     }
 
     func run(_ target: FuzzTarget, using rng: inout SeededGenerator) throws {
@@ -101,6 +117,36 @@ struct Fuzzer {
         case .arch:
             let s = mutate(Array(cells[pick(cells.count, &rng)].utf8), &rng)
             _ = try NB201Cell(parsing: String(decoding: s, as: UTF8.self))
+        case .genotype:
+            let s = mutate(Array(genotypes[pick(genotypes.count, &rng)].utf8), &rng)
+            _ = try DARTSSearchSpace().parse(String(decoding: s, as: UTF8.self))
+        case .nago:
+            // A NAGO architecture string, or NAGO's BO state restored and then asked and told.
+            let space = NAGOSpace()
+            if rng.next() % 2 == 0 {
+                let s = mutate(Array(nagoArchitectures[pick(nagoArchitectures.count, &rng)].utf8), &rng)
+                _ = space.parameterCount(of: try space.parse(String(decoding: s, as: UTF8.self)))
+            } else {
+                let mutated = Data(rng.next() % 2 == 0 ? mutateJSON(nagoState, &rng) : mutate(nagoState, &rng))
+                var bo = try NAGOBayesianOptimisation(space: space, state: mutated)
+                let p = try bo.ask()
+                try bo.tell(Observation(architecture: p.architecture, fidelity: nil, objective: 50, cost: 1))
+            }
+        case .vit:
+            // `--param key=value` settings of `train --model vit`, checked and built (never trained).
+            let text = String(decoding: mutate(Array("patch=7,dim=16,depth=2,heads=2,mlp_ratio=2,norm=post".utf8), &rng), as: UTF8.self)
+            var parameters: [String: String] = [:]
+            for item in text.split(separator: ",") {
+                let kv = item.split(separator: "=", maxSplits: 1)
+                if kv.count == 2 { parameters[String(kv[0])] = String(kv[1]) }
+            }
+            var config = ViTConfig()
+            try config.apply(parameters)
+            if let problem = config.problem { throw ValidationError(problem) }
+            // Build the small ones (large valid sizes are legitimate and only slow to allocate).
+            if config.depth * config.dim * config.dim * (4 + 2 * config.mlpRatio) < 2_000_000 {
+                _ = try ModelZoo.make("vit", height: 28, width: 28, channels: 1, classes: 10, parameters: parameters, seed: 0)
+            }
         case .table:
             _ = try NB201Table(csv: Data(maybeGzip(mutate(smallTable, &rng), &rng)))
         case .idx:
