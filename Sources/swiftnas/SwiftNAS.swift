@@ -24,6 +24,7 @@ struct SwiftNAS: ParsableCommand {
         ScoreCommand.self,
         LayerNormGradientsCommand.self,
         LayerNormTrainingCommand.self,
+        FederatedCommand.self,
     ]
 
     /// Parses and runs the subcommand. Ctrl-C and SIGTERM stop long work at a point where its
