@@ -45,9 +45,13 @@ struct LinePlot {
             s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>", left, y, w - right, y)
             s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>\n", left - 6, y + 4, String(format: "%.3g", value))
         }
-        for i in 0...8 {
-            let x = xLow + Double(i) * (xHigh - xLow) / 8
-            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n", px(x), h - bottom + 18, String(format: "%.3g", x))
+        // x ticks at a round step (1, 2 or 5 × a power of ten), about eight of them.
+        let raw = (xHigh - xLow) / 8, power = Foundation.pow(10, Foundation.floor(Foundation.log10(raw)))
+        let step = [1.0, 2.0, 5.0, 10.0].map { $0 * power }.first { $0 >= raw } ?? raw
+        var x = Foundation.ceil(xLow / step) * step
+        while x <= xHigh + 1e-9 * step {
+            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n", px(x), h - bottom + 18, String(format: "%g", x))
+            x += step
         }
         s += "<text x=\"\((w - right + left) / 2)\" y=\"\(h - 10)\" text-anchor=\"middle\">\(Self.escaped(xLabel))</text>\n"
         s += String(format: "<text x=\"18\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 18 %.1f)\">%@</text>\n",
