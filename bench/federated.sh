@@ -7,12 +7,7 @@
 # fixed by run time before any run; nothing tuned. Writes runs/federated/<algorithm>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DATA=${DATA:-../shared/data/fashion-mnist}
-[ -d "$DATA" ] || DATA=/usr/share/datasets/fashion-mnist
-SCRATCH=${SCRATCH:-.build}
-source bench/load.sh
-swift build -c release --scratch-path "$SCRATCH" --product swiftnas >/dev/null
-BIN="$SCRATCH/release/swiftnas"
+source bench/swiftnas_build.sh
 for algorithm in ${ALGORITHMS:-fedavg cyclic}; do
   load_before "federated $algorithm"
   "$BIN" federated --data "$DATA" --out "runs/federated/$algorithm" --algorithm "$algorithm" --models cnn,vit \

@@ -7,15 +7,10 @@
 # Nothing here was tuned. Last lines: post_over_pre=<6>,<12>,<24> and torch_post_over_pre=…
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DATA=${DATA:-../shared/data/fashion-mnist}
-[ -d "$DATA" ] || DATA=/usr/share/datasets/fashion-mnist
 SEEDS=${SEEDS:-0,1,2,3,4}
 PYTHON=${PYTHON:-.venv/bin/python3}
 "$PYTHON" -c 'import torch' 2>/dev/null || { echo "error: $PYTHON cannot import torch (.venv/bin/pip install torch==2.13.0+cpu)" >&2; exit 1; }
-source bench/load.sh
-SCRATCH=${SCRATCH:-.build}
-swift build -c release --scratch-path "$SCRATCH" --product swiftnas >/dev/null
-BIN="$SCRATCH/release/swiftnas"
+source bench/swiftnas_build.sh
 load_before "the LN-gradient study"
 "$BIN" ln-gradients --data "$DATA" --out runs/ln_gradients --seeds "$SEEDS"
 echo

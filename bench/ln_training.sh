@@ -7,12 +7,7 @@
 # scored on the first 2,000 test images. Writes runs/ln_training/depth<L>/{runs.csv,losses.csv,losses_lr*.svg}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DATA=${DATA:-../shared/data/fashion-mnist}
-[ -d "$DATA" ] || DATA=/usr/share/datasets/fashion-mnist
-SCRATCH=${SCRATCH:-.build}
-source bench/load.sh
-swift build -c release --scratch-path "$SCRATCH" --product swiftnas >/dev/null
-BIN="$SCRATCH/release/swiftnas"
+source bench/swiftnas_build.sh
 for depth in ${DEPTHS:-6 12}; do
   load_before "the depth-$depth sweep"
   "$BIN" ln-training --data "$DATA" --out "runs/ln_training/depth$depth" --depth "$depth" --dim 32 --heads 4 --patch 7 \

@@ -51,13 +51,18 @@ public enum DirichletPartition {
 /// `fedavg` averages the clients' weights and buffers weighted by their sample counts;
 /// `cyclic` trains the global model on the chosen clients one after another (cyclic weight
 /// transfer), the sequential baseline Qu et al. (CVPR 2022) compare with.
+public enum FederatedAlgorithm: String, Codable, Sendable, CaseIterable {
+    case fedavg, cyclic
+}
+
 public struct FederatedConfig: Codable, Equatable, Sendable {
+    public var algorithm: FederatedAlgorithm = .fedavg
     public var clients = 10
+    /// Dirichlet concentration of the label split (small: skewed; 100: about IID).
     public var alpha = 0.5
     public var rounds = 10
     public var localEpochs = 1
     public var clientFraction = 0.5
-    public var algorithm = "fedavg"
     public var batchSize = 32
     public var learningRate: Float = 1e-3
     public var seed: UInt64 = 0
@@ -69,7 +74,6 @@ public struct FederatedConfig: Codable, Equatable, Sendable {
         if !(alpha.isFinite && alpha > 0) { return "alpha must be positive (got \(alpha))" }
         if rounds < 1 || localEpochs < 1 || batchSize < 1 { return "rounds, local epochs and batch size must be at least 1" }
         if !(clientFraction > 0 && clientFraction <= 1) { return "client fraction must be in (0, 1] (got \(clientFraction))" }
-        if algorithm != "fedavg" && algorithm != "cyclic" { return "algorithm is fedavg or cyclic (got '\(algorithm)')" }
         if !(learningRate.isFinite && learningRate > 0) { return "learning rate must be positive" }
         return nil
     }
@@ -91,7 +95,7 @@ public enum FederatedTraining {
             var pool = Array(0..<c.clients)
             for i in 0..<perRound { pool.swapAt(i, i + rng.uniformIndex(below: c.clients - i)) }
             let chosen = pool.prefix(perRound).filter { clientData[$0].count > 0 }
-            if c.algorithm == "cyclic" {
+            if c.algorithm == .cyclic {
                 for k in chosen { try trainLocally(global, on: clientData[k], c, seed: rng.next()) }
             } else {
                 let names = global.namedTensors().map(\.0)

@@ -49,9 +49,12 @@ struct FederatedCommand: ParsableCommand {
     }
 
     func runAll(_ alphaList: [Double], _ seedList: [UInt64], _ modelList: [String]) throws {
+        guard let method = FederatedAlgorithm(rawValue: algorithm) else {
+            throw ValidationError("--algorithm is fedavg or cyclic (got '\(algorithm)')")
+        }
         var base = FederatedConfig()
         (base.clients, base.rounds, base.localEpochs, base.clientFraction) = (clients, rounds, localEpochs, clientFraction)
-        (base.algorithm, base.batchSize, base.learningRate) = (algorithm, batchSize, lr)
+        (base.algorithm, base.batchSize, base.learningRate) = (method, batchSize, lr)
         for a in alphaList {
             var c = base
             c.alpha = a
