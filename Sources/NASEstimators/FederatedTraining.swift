@@ -120,7 +120,7 @@ public enum FederatedTraining {
                     t.assign(Tensor(shape: t.shape, data: s.map { Float($0 / Double(total)) }))
                 }
             }
-            accuracies.append(100 * accuracy(global, on: test))
+            accuracies.append(100 * Trainer.evaluate(global, on: test).accuracy)
         }
         return accuracies
     }
@@ -140,18 +140,6 @@ public enum FederatedTraining {
                 loss.backward()
                 optimizer.step()
             }
-        }
-    }
-
-    static func accuracy(_ model: any Layer, on data: Dataset) -> Double {
-        model.eval()
-        defer { model.train() }
-        return withoutGrad {
-            var correct = 0
-            for batch in BatchLoader(data, batchSize: 500, shuffle: false).epoch(0) {
-                correct += zip(model(batch.images).argmaxLastAxis(), batch.labels).filter { $0 == $1 }.count
-            }
-            return Double(correct) / Double(Swift.max(data.count, 1))
         }
     }
 }

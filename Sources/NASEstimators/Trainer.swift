@@ -191,6 +191,12 @@ public final class Trainer {
 
     /// Mean loss and accuracy on a data set, in evaluation mode without gradients.
     public func evaluate(_ data: Dataset, batchSize: Int = 500) -> (loss: Double, accuracy: Double) {
+        Self.evaluate(model, on: data, batchSize: batchSize)
+    }
+
+    /// Mean loss and accuracy of any model on a data set, in evaluation mode without gradients
+    /// (the model is back in training mode afterwards).
+    public static func evaluate(_ model: any Layer, on data: Dataset, batchSize: Int = 500) -> (loss: Double, accuracy: Double) {
         model.eval()
         defer { model.train() }
         return withoutGrad {

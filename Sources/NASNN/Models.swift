@@ -21,8 +21,7 @@ public enum ModelZoo {
         }
         switch name {
         case "vit":
-            var config = ViTConfig()
-            (config.height, config.width, config.channels, config.classes) = (height, width, channels, classes)
+            var config = ViTConfig(height: height, width: width, channels: channels, classes: classes)
             try config.apply(parameters)
             if let problem = config.problem { throw ModelError(description: problem) }
             return VisionTransformer(config, using: &rng)

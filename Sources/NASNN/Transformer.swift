@@ -63,6 +63,15 @@ public struct ViTConfig: Codable, Equatable, Sendable {
 
     public init() {}
 
+    /// The default ViT for images of `height × width × channels` and `classes` outputs.
+    public init(height: Int, width: Int, channels: Int, classes: Int) {
+        (self.height, self.width, self.channels, self.classes) = (height, width, channels, classes)
+    }
+
+    /// Weights in the blocks (attention 4·dim², MLP 2·mlp_ratio·dim² per block), the bulk of
+    /// the model: what `problem` bounds.
+    public var blockWeights: Int { depth * (4 + 2 * mlpRatio) * dim * dim }
+
     /// Settings from `key=value` strings (`swiftnas train --model vit --param depth=12`): keys
     /// `patch`, `dim`, `depth`, `heads`, `mlp_ratio`, `dropout` and `norm` (`pre` or `post`).
     public mutating func apply(_ parameters: [String: String]) throws {
@@ -100,7 +109,6 @@ public struct ViTConfig: Codable, Equatable, Sendable {
         if dim > 4096 || depth > 256 || mlpRatio > 64 { return "vit: dim ≤ 4096, depth ≤ 256 and mlp_ratio ≤ 64" }
         // Weights, gradients and Adam's two moments take 16 bytes per parameter: refuse sizes that
         // would exhaust memory before they are allocated.
-        let blockWeights = depth * (4 + 2 * mlpRatio) * dim * dim
         if blockWeights > 400_000_000 {
             return "vit: depth \(depth) × width \(dim) × mlp_ratio \(mlpRatio) has about \(blockWeights / 1_000_000) M block weights; at most 400 M"
         }

@@ -78,6 +78,19 @@ func proxyBatch(_ data: Dataset, size: Int, seed: UInt64) -> (Tensor, [Int]) {
     return (Tensor(shape: [picked.count, 32, 32, padded.channels], data: padded.images), padded.labels)
 }
 
+/// The first `trainImages` training and `testImages` test images of an IDX folder, both
+/// normalised with the training part's per-channel mean and standard deviation.
+func firstImagesNormalized(_ path: String, trainImages: Int, testImages: Int) throws -> (train: Dataset, test: Dataset) {
+    try validateCounts([("--train-images", trainImages, 1), ("--test-images", testImages, 1)])
+    let (fullTrain, fullTest) = try DatasetReader.idxDirectory(path)
+    guard fullTrain.count >= trainImages, fullTest.count >= testImages else {
+        throw ValidationError("\(path) has \(fullTrain.count) training and \(fullTest.count) test images")
+    }
+    let train = fullTrain.prefix(trainImages), test = fullTest.prefix(testImages)
+    let stats = train.channelStatistics()
+    return (train.normalized(mean: stats.mean, std: stats.std), test.normalized(mean: stats.mean, std: stats.std))
+}
+
 /// A flag's comma-separated list of numbers (`--seeds 0,1,2`), refused with the flag's name when
 /// empty or when an item is not a number.
 func commaSeparated<T: LosslessStringConvertible>(_ text: String, _ flag: String) throws -> [T] {

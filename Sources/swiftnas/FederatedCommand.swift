@@ -60,14 +60,7 @@ struct FederatedCommand: ParsableCommand {
             c.alpha = a
             if let problem = c.problem { throw ValidationError(problem) }
         }
-        try validateCounts([("--train-images", trainImages, 1), ("--test-images", testImages, 1)])
-        let (fullTrain, fullTest) = try DatasetReader.idxDirectory(data)
-        guard fullTrain.count >= trainImages, fullTest.count >= testImages else {
-            throw ValidationError("\(data) has \(fullTrain.count) training and \(fullTest.count) test images")
-        }
-        let train0 = fullTrain.prefix(trainImages), test0 = fullTest.prefix(testImages)
-        let stats = train0.channelStatistics()
-        let train = train0.normalized(mean: stats.mean, std: stats.std), test = test0.normalized(mean: stats.mean, std: stats.std)
+        let (train, test) = try firstImagesNormalized(data, trainImages: trainImages, testImages: testImages)
         let vit = try keyValueOverrides(vitParams)
         func make(_ name: String, seed: UInt64) throws -> any Layer {
             try ModelZoo.make(name, height: train.height, width: train.width, channels: train.channels, classes: train.classCount,

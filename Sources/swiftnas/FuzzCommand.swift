@@ -135,16 +135,12 @@ struct Fuzzer {
         case .vit:
             // `--param key=value` settings of `train --model vit`, checked and built (never trained).
             let text = String(decoding: mutate(Array("patch=7,dim=16,depth=2,heads=2,mlp_ratio=2,norm=post".utf8), &rng), as: UTF8.self)
-            var parameters: [String: String] = [:]
-            for item in text.split(separator: ",") {
-                let kv = item.split(separator: "=", maxSplits: 1)
-                if kv.count == 2 { parameters[String(kv[0])] = String(kv[1]) }
-            }
+            let parameters = try keyValueOverrides(text.split(separator: ",").map(String.init))
             var config = ViTConfig()
             try config.apply(parameters)
             if let problem = config.problem { throw ValidationError(problem) }
             // Build the small ones (large valid sizes are legitimate and only slow to allocate).
-            if config.depth * config.dim * config.dim * (4 + 2 * config.mlpRatio) < 2_000_000 {
+            if config.blockWeights < 2_000_000 {
                 _ = try ModelZoo.make("vit", height: 28, width: 28, channels: 1, classes: 10, parameters: parameters, seed: 0)
             }
         case .table:

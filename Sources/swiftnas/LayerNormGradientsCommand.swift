@@ -36,8 +36,7 @@ struct LayerNormGradientsCommand: ParsableCommand {
         guard depthList.allSatisfy({ (1...64).contains($0) }) else { throw ValidationError("--depths must be in 1…64") }
         try validateCounts([("--batch-size", batchSize, 1)])
         let (train, _) = try DatasetReader.idxDirectory(data)
-        var config = ViTConfig()
-        (config.height, config.width, config.channels, config.classes) = (train.height, train.width, train.channels, train.classCount)
+        var config = ViTConfig(height: train.height, width: train.width, channels: train.channels, classes: train.classCount)
         (config.dim, config.heads, config.patch) = (dim, heads, patch)
         if let problem = config.problem { throw ValidationError(problem) }
         guard train.count >= batchSize else { throw ValidationError("--batch-size \(batchSize) exceeds the \(train.count) training images of \(data)") }

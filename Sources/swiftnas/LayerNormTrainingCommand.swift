@@ -37,20 +37,12 @@ struct LayerNormTrainingCommand: ParsableCommand {
         let rates: [Float] = try commaSeparated(lrs, "--lrs")
         let seedList: [UInt64] = try commaSeparated(seeds, "--seeds")
         guard rates.allSatisfy({ $0.isFinite && $0 > 0 }) else { throw ValidationError("--lrs must be positive") }
-        try validateCounts([("--epochs", epochs, 1), ("--batch-size", batchSize, 1), ("--train-images", trainImages, 1),
-                            ("--test-images", testImages, 1), ("--warmup-epochs", warmupEpochs, 1)])
+        try validateCounts([("--epochs", epochs, 1), ("--batch-size", batchSize, 1), ("--warmup-epochs", warmupEpochs, 1)])
         guard warmupEpochs < epochs else { throw ValidationError("--warmup-epochs must be below --epochs") }
-        let (fullTrain, fullTest) = try DatasetReader.idxDirectory(data)
-        guard fullTrain.count >= trainImages, fullTest.count >= testImages else {
-            throw ValidationError("\(data) has \(fullTrain.count) training and \(fullTest.count) test images")
-        }
-        var config = ViTConfig()
-        (config.height, config.width, config.channels, config.classes) = (fullTrain.height, fullTrain.width, fullTrain.channels, fullTrain.classCount)
+        let (train, test) = try firstImagesNormalized(data, trainImages: trainImages, testImages: testImages)
+        var config = ViTConfig(height: train.height, width: train.width, channels: train.channels, classes: train.classCount)
         (config.depth, config.dim, config.heads, config.patch) = (depth, dim, heads, patch)
         if let problem = config.problem { throw ValidationError(problem) }
-        let train0 = fullTrain.subset(Array(0..<trainImages)), test0 = fullTest.subset(Array(0..<testImages))
-        let stats = train0.channelStatistics()
-        let train = train0.normalized(mean: stats.mean, std: stats.std), test = test0.normalized(mean: stats.mean, std: stats.std)
         try makeOutputFolder(out, flag: "--out")
 
         var settings: [LayerNormTrainingStudy.Setting] = []
