@@ -178,7 +178,7 @@ public final class NB201Network: Module, Layer {
                 total += conv(r.convA.conv, oh, ow) + conv(r.convB.conv, oh, ow) + conv(r.shortcut, h / 2, w / 2)
                 h = oh; w = ow
             } else if let cm = block as? NB201CellModule {
-                for case let e as NB201Edge in cm.edges { if let u = e.unit { total += conv(u.conv, h, w) } }
+                for e in cm.edges { if let u = e.unit { total += conv(u.conv, h, w) } }
             }
         }
         return total + classifier.weight.count
