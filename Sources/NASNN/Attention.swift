@@ -24,21 +24,30 @@ public final class MultiHeadAttention: Module {
     /// Self-attention when `key`/`value` are nil. `mask` (optional, `[T, S]`) is added to the scores
     /// (use −∞ to block a position).
     public func callAsFunction(_ query: Tensor, key: Tensor? = nil, value: Tensor? = nil, mask: Tensor? = nil) -> Tensor {
-        let b = query.shape[0], t = query.shape[1]
+        let b = query.shape[0]
         let k = key ?? query, v = value ?? query
-        let s = k.shape[1], hd = dim / heads
-        func project(_ x: Tensor, _ part: Int, _ len: Int) -> Tensor {
+        func project(_ x: Tensor, _ part: Int) -> Tensor {
             let w = inProjWeight.slice(axis: 0, (part * dim)..<((part + 1) * dim))
             let bias = inProjBias.slice(axis: 0, (part * dim)..<((part + 1) * dim))
-            // [B, L, D] → [B, L, H, hd] → [B, H, L, hd] → [B·H, L, hd]
-            return (matmul(x, w, transposeB: true) + bias)
-                .reshaped([b, len, heads, hd]).permuted([0, 2, 1, 3]).reshaped([b * heads, len, hd])
+            return splitHeads(matmul(x, w, transposeB: true) + bias, heads: heads)
         }
-        let q = project(query, 0, t), kk = project(k, 1, s), vv = project(v, 2, s)
-        var scores = matmul(q, kk, transposeB: true) * (1 / Float(hd).squareRoot())
-        if let mask { scores = scores + mask }
-        let context = matmul(softmax(scores), vv)                       // [B·H, T, hd]
-            .reshaped([b, heads, t, hd]).permuted([0, 2, 1, 3]).reshaped([b, t, dim])
-        return outProj(context)
+        let q = project(query, 0), kk = project(k, 1), vv = project(v, 2)
+        return outProj(attentionContext(q, kk, vv, batch: b, heads: heads, mask: mask))
     }
+}
+
+/// softmax(q·kᵀ/√d + mask)·v for `[B·H, T, d]` queries and `[B·H, S, d]` keys and values,
+/// returned with the heads side by side, `[B, T, H·d]` (the input of an output projection).
+public func attentionContext(_ q: Tensor, _ k: Tensor, _ v: Tensor, batch b: Int, heads: Int, mask: Tensor? = nil) -> Tensor {
+    let t = q.shape[1], hd = q.shape[2]
+    var scores = matmul(q, k, transposeB: true) * (1 / Float(hd).squareRoot())
+    if let mask { scores = scores + mask }
+    return matmul(softmax(scores), v)                                // [B·H, T, hd]
+        .reshaped([b, heads, t, hd]).permuted([0, 2, 1, 3]).reshaped([b, t, heads * hd])
+}
+
+/// `[B, T, H·d]` → `[B·H, T, d]`: each head's slice of a projection as its own batch item.
+public func splitHeads(_ x: Tensor, heads: Int) -> Tensor {
+    let b = x.shape[0], t = x.shape[1], hd = x.shape[2] / heads
+    return x.reshaped([b, t, heads, hd]).permuted([0, 2, 1, 3]).reshaped([b * heads, t, hd])
 }

@@ -285,6 +285,9 @@ public protocol Supernet: Module {
     func describe(_ a: ArchitectureChoices) -> String
     /// Whether the architecture's output depends on its input (RLNAS scores others 0).
     func isConnected(_ a: ArchitectureChoices) -> Bool
+    /// Weights of the stand-alone network of `a`, where the space counts them (searches bound
+    /// them: `min_parameters`/`max_parameters`); nil elsewhere.
+    func pathParameterCount(_ a: ArchitectureChoices) -> Int?
 }
 
 extension Supernet {
@@ -294,6 +297,8 @@ extension Supernet {
     }
 
     public func isConnected(_ a: ArchitectureChoices) -> Bool { true }
+
+    public func pathParameterCount(_ a: ArchitectureChoices) -> Int? { nil }
 
     /// Parameters outside every layer choice (stem, reductions, classifier), which every path uses.
     public func sharedParameters() -> [Tensor] { parameters(skippingChoices: self) }

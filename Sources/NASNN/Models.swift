@@ -73,4 +73,5 @@ public enum ModelZoo {
 
 public struct ModelError: Error, CustomStringConvertible {
     public let description: String
+    public init(description: String) { self.description = description }
 }

@@ -6,6 +6,8 @@ import NASTensor
 /// population by mutation (each decision re-drawn with `mutationProbability`) and half by
 /// uniform crossover (each decision from either parent); duplicates are not re-evaluated. Ties
 /// in fitness go to the architecture that comes first (`ArchitectureChoices` order).
+/// Architectures `feasible` rejects (a parameter bound) are drawn again, never scored; nil when
+/// none was found.
 public enum ChoiceEvolution {
     public struct Outcome: Sendable {
         public var architecture: ArchitectureChoices
@@ -15,7 +17,8 @@ public enum ChoiceEvolution {
 
     public static func search(space: ModelSpace, population: Int, generations: Int, parents: Int, mutationProbability: Float,
                               mask: [[Bool]], using rng: inout SeededGenerator,
-                              fitness: (ArchitectureChoices) -> Double) -> Outcome {
+                              feasible: (ArchitectureChoices) -> Bool = { _ in true },
+                              fitness: (ArchitectureChoices) -> Double) -> Outcome? {
         var scores: [ArchitectureChoices: Double] = [:]
         var order: [ArchitectureChoices] = []
         func evaluate(_ c: ArchitectureChoices) {
@@ -27,8 +30,11 @@ public enum ChoiceEvolution {
         let target = Int(min(Double(population), space.size(mask: mask)))
         var tries = 0
         while order.count < target && tries < 100 * population {
-            evaluate(space.uniform(mask: mask, using: &rng)); tries += 1
+            let c = space.uniform(mask: mask, using: &rng)
+            if feasible(c) { evaluate(c) }
+            tries += 1
         }
+        guard !order.isEmpty else { return nil }
         func top() -> [ArchitectureChoices] {
             Array(order.sorted { (scores[$0] ?? 0, $1) > (scores[$1] ?? 0, $0) }.prefix(parents))
         }
@@ -49,11 +55,11 @@ public enum ChoiceEvolution {
                     child = ArchitectureChoices(space.decisions.indices.map { rng.next() & 1 == 0 ? a.choices[$0] : b.choices[$0] })
                 }
                 child = space.repaired(child, mask: mask, using: &rng)
-                if scores[child] == nil && !children.contains(child) { children.append(child) }
+                if scores[child] == nil && !children.contains(child) && feasible(child) { children.append(child) }
             }
             children.forEach(evaluate)
         }
-        let best = top()[0]
+        guard let best = top().first else { return nil }
         return Outcome(architecture: best, fitness: scores[best] ?? 0, evaluated: order.count)
     }
 }

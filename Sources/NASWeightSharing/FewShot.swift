@@ -70,10 +70,7 @@ public enum FewShot {
             guard let best else { throw WeightSharingError.badConfig("split_edge \(split) has no candidate to split on") }
             return (best.0, best.1, "sub-supernet accuracy on the architecture half")
         case .spos:
-            var rng = s.generator(stage: "evolution", epoch: 0)
-            let best = ChoiceEvolution.search(space: main.space, population: c.population, generations: c.generations,
-                                              parents: c.parents, mutationProbability: c.mutationProbability,
-                                              mask: main.net.mask, using: &rng, fitness: score)
+            let best = try s.evolve(main.net, mask: main.net.mask, stage: "evolution", fitness: score)
             s.log?("evolution: \(best.evaluated) candidates scored")
             return (best.architecture, best.fitness, "sub-supernet accuracy on the architecture half")
         }

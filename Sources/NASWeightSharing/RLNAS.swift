@@ -46,10 +46,8 @@ public enum RLNAS {
             SPOS.trainEpoch(s, st, stage: "main", epoch: e, epochs: s.config.epochs, peak: s.config.weightLearningRate, labels: randomLabels)
         }
         let initial = s.freshState().net
-        var rng = s.generator(stage: "evolution", epoch: 0)
-        let best = ChoiceEvolution.search(space: st.space, population: s.config.anglePopulation,
-                                          generations: s.config.angleGenerations, parents: s.config.parents,
-                                          mutationProbability: s.config.mutationProbability, mask: st.net.mask, using: &rng) { cell in
+        let best = try s.evolve(st.net, mask: st.net.mask, stage: "evolution", population: s.config.anglePopulation,
+                                generations: s.config.angleGenerations) { cell in
             angleMetric(initial: initial, trained: st.net, cell: cell)
         }
         s.log?("angle evolution: \(best.evaluated) candidates scored")

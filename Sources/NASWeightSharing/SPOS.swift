@@ -37,10 +37,7 @@ public enum SPOS {
             try s.runStage(stage, epochs: s.config.epochs) { e in
                 trainEpoch(s, st, stage: stage, epoch: e, epochs: s.config.epochs, peak: s.config.weightLearningRate)
             }
-            var rng = s.generator(stage: r == 0 ? "evolution" : "evolution\(r)", epoch: 0)
-            let found = ChoiceEvolution.search(space: st.space, population: s.config.population, generations: s.config.generations,
-                                               parents: s.config.parents, mutationProbability: s.config.mutationProbability,
-                                               mask: st.net.mask, using: &rng) { cell in
+            let found = try s.evolve(st.net, mask: st.net.mask, stage: r == 0 ? "evolution" : "evolution\(r)") { cell in
                 PathEvaluation.score(st.net, cell: cell, calibration: calibration, data: evaluation)
             }
             s.log?("evolution\(r == 0 ? "" : " of restart \(r)"): \(found.evaluated) candidates scored, best \(s.describe(found.architecture)) "

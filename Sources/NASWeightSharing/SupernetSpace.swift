@@ -7,9 +7,26 @@ public enum SupernetSpace: String, CaseIterable, Codable, Sendable {
     case nb201
     /// DARTS's CNN space: normal and reduction cells of four nodes, two inputs each, eight ops.
     case darts
+    /// GLiT's transformer space: per block the global/local split of the heads, the head
+    /// dimension, the locality module's kernel and expansion, the MLP ratio.
+    case glit
+
+    /// The GLiT network settings of a search's config.
+    public static func glitConfig(_ c: WeightSharingConfig, inputChannels: Int, classes: Int) -> GLiTSpaceConfig {
+        var g = GLiTSpaceConfig()
+        (g.height, g.width, g.channels, g.classes) = (c.imageSize, c.imageSize, inputChannels, classes)
+        (g.patch, g.dim, g.depth, g.heads) = (c.patch, c.embedDim, c.depth, c.heads)
+        return g
+    }
+
+    /// What keeps a supernet of this space from being built with these settings, or nil.
+    public func problem(_ c: WeightSharingConfig, inputChannels: Int, classes: Int) -> String? {
+        self == .glit ? Self.glitConfig(c, inputChannels: inputChannels, classes: classes).problem : nil
+    }
 
     /// A supernet of this space for the search's settings (cell batch norms non-affine, as in
     /// the papers' search supernets).
+    /// - Precondition: `problem(c, …) == nil` (`WeightSharingSearch` checks it).
     public func makeSupernet(_ c: WeightSharingConfig, inputChannels: Int, classes: Int, seed: UInt64) -> any Supernet {
         switch self {
         case .nb201:
@@ -18,6 +35,8 @@ public enum SupernetSpace: String, CaseIterable, Codable, Sendable {
         case .darts:
             return DARTSSupernet(config: DARTSNetworkConfig(channels: c.channels, layers: c.layers, inputChannels: inputChannels,
                                                             classes: classes, affine: false), seed: seed)
+        case .glit:
+            return GLiTSupernet(config: Self.glitConfig(c, inputChannels: inputChannels, classes: classes), seed: seed)
         }
     }
 }

@@ -4,15 +4,15 @@ import NASNN
 import NASSpaces
 import NASTensor
 
-/// A supernet with its architecture parameters and the two optimizers: SGD with momentum on the
-/// weights, Adam on the architecture parameters α (`[rows, width]` of the supernet's
+/// A supernet with its architecture parameters and the two optimizers: SGD with momentum (or
+/// AdamW) on the weights, Adam on the architecture parameters α (`[rows, width]` of the supernet's
 /// `ModelSpace`: one row per layer or value decision, one column per candidate; NAS-Bench-201:
 /// `[6, 5]`, the ops in the benchmark's order). α is not a module tensor, so it never mixes
 /// with the weights.
 public final class SupernetState {
     public let net: any Supernet
     public let alpha: Tensor
-    public let weightOptimizer: SGD
+    public let weightOptimizer: any Optimizer
     public let archOptimizer: Adam
 
     public init(net: any Supernet, config: WeightSharingConfig, seed: UInt64) {
@@ -21,7 +21,9 @@ public final class SupernetState {
         var rng = SeededGenerator(seed: seed ^ 0xA1FA)
         let shape = [net.space.rows.count, net.space.width]
         alpha = Tensor(shape: shape, data: (0..<(shape[0] * shape[1])).map { _ in 1e-3 * rng.nextNormal() }, requiresGrad: true)
-        weightOptimizer = SGD(net.parameters(), lr: config.weightLearningRate, momentum: config.momentum, weightDecay: config.weightDecay)
+        weightOptimizer = config.weightOptimizer == "adamw"
+            ? Adam(net.parameters(), lr: config.weightLearningRate, weightDecay: config.weightDecay, decoupled: true)
+            : SGD(net.parameters(), lr: config.weightLearningRate, momentum: config.momentum, weightDecay: config.weightDecay)
         archOptimizer = Adam([alpha], lr: config.archLearningRate, betas: (config.archBeta1, config.archBeta2),
                              weightDecay: config.archWeightDecay)
     }

@@ -20,7 +20,9 @@ public struct WeightSharingConfig: Codable, Equatable, Sendable {
     /// Supernet training epochs (few-shot: of the one-shot supernet before the split).
     public var epochs = 6
 
-    // Weights: SGD with momentum, cosine-annealed, gradient clipping (DARTS' settings).
+    // Weights: SGD with momentum (DARTS' settings) or AdamW (GLiT's), cosine-annealed, gradient clipping.
+    /// `sgd` or `adamw` (decoupled weight decay; momentum unused).
+    public var weightOptimizer = "sgd"
     public var weightLearningRate: Float = 0.05
     public var weightLearningRateMin: Float = 0.001
     public var momentum: Float = 0.9
@@ -73,15 +75,32 @@ public struct WeightSharingConfig: Codable, Equatable, Sendable {
     /// half wins — few-shot NAS's selection rule.
     public var restarts = 1
 
+    // GLiT space: the ViT stem and token width, and the heads each block splits.
+    public var patch = 7
+    public var embedDim = 64
+    public var depth = 4
+    public var heads = 4
+    /// Evolutionary searches keep to architectures with this many weights (0: no bound), in
+    /// spaces that count them (glit): GLiT's comparison at equal size.
+    public var minParameters = 0
+    public var maxParameters = 0
+
     /// Worker threads (0: all cores).
     public var threads = 0
 
     public init() {}
 
-    /// The CPU-scale defaults of `method`: single-path methods (one op per edge per step) run
-    /// three times the epochs of the relaxed ones (every op every step), for a similar cost.
-    public static func defaults(for method: WeightSharingMethod) -> WeightSharingConfig {
+    /// The CPU-scale defaults of `method` on `space`: single-path methods (one op per edge per
+    /// step) run three times the epochs of the relaxed ones (every op every step), for a similar
+    /// cost. The GLiT space trains its transformers as ViTs are trained: AdamW, 28×28 inputs.
+    public static func defaults(for method: WeightSharingMethod, space: SupernetSpace = .nb201) -> WeightSharingConfig {
         var c = WeightSharingConfig()
+        if space == .glit {
+            c.imageSize = 28; c.trainImages = 10000; c.epochs = 15; c.batchSize = 64
+            c.weightOptimizer = "adamw"; c.weightLearningRate = 1e-3; c.weightLearningRateMin = 1e-5; c.weightDecay = 0.05
+            c.population = 16; c.generations = 4; c.parents = 6; c.mutationProbability = 0.2; c.evaluationImages = 1000
+            return c
+        }
         switch method {
         case .darts, .darts2:
             c.epochs = 30
@@ -89,7 +108,7 @@ public struct WeightSharingConfig: Codable, Equatable, Sendable {
             c.epochs = 10; c.fewShotEpochs = 20
         case .dnal:
             c.epochs = 8
-        case .spos, .fewshotSpos, .rlnas, .mdenas:
+        case .spos, .fewshotSpos, .rlnas, .mdenas, .glit:
             c.epochs = 24; c.fewShotEpochs = 6
         }
         return c
@@ -112,6 +131,9 @@ public struct WeightSharingConfig: Codable, Equatable, Sendable {
                 guard key != "on_collapse" || CollapseAction(rawValue: t) != nil else {
                     throw WeightSharingError.badConfig("'on_collapse' must be one of "
                         + CollapseAction.allCases.map(\.rawValue).joined(separator: ", ") + ", got '\(text)'")
+                }
+                guard key != "weight_optimizer" || ["sgd", "adamw"].contains(t) else {
+                    throw WeightSharingError.badConfig("'weight_optimizer' must be sgd or adamw, got '\(text)'")
                 }
                 object[key] = t
             } else if let i = Int(t) { object[key] = i } else if let d = Double(t) { object[key] = d } else {
@@ -141,6 +163,24 @@ public struct WeightSharingConfig: Codable, Equatable, Sendable {
         return out
     }
 
+    /// Whether a path of `parameters` weights (nil: not counted) is within the bounds.
+    func admits(_ parameters: Int?) -> Bool {
+        guard let n = parameters else { return true }
+        return n >= minParameters && (maxParameters == 0 || n <= maxParameters)
+    }
+
+    /// The methods a space supports: GLiT's space has only single paths (no relaxation, no
+    /// layer choices to split or weigh), and GLiT's hierarchical search needs its two levels.
+    func validate(method: WeightSharingMethod, space: SupernetSpace) throws {
+        if space == .glit, ![.spos, .glit].contains(method) {
+            throw WeightSharingError.badConfig("the glit space is searched by glit or spos, not \(method.rawValue)")
+        }
+        if method == .glit, space != .glit { throw WeightSharingError.badConfig("the glit method searches --space glit only") }
+        if method == .darts2, weightOptimizer != "sgd" {
+            throw WeightSharingError.badConfig("darts2 unrolls an SGD step: weight_optimizer must be sgd")
+        }
+    }
+
     /// The checks that need the searched space.
     func validate(for space: ModelSpace) throws {
         guard splitEdge < space.rows.count else {
@@ -162,6 +202,10 @@ public struct WeightSharingConfig: Codable, Equatable, Sendable {
             throw WeightSharingError.badConfig("collapse_share must be in (0, 1] and collapse_patience at least 1")
         }
         guard (1...20).contains(restarts) else { throw WeightSharingError.badConfig("restarts must be 1…20") }
+        guard ["sgd", "adamw"].contains(weightOptimizer) else { throw WeightSharingError.badConfig("weight_optimizer must be sgd or adamw") }
+        guard minParameters >= 0, maxParameters >= 0, maxParameters == 0 || maxParameters >= minParameters else {
+            throw WeightSharingError.badConfig("need 0 ≤ min_parameters ≤ max_parameters (0: no bound)")
+        }
         guard betaInitial > 0, betaFinal >= betaInitial else { throw WeightSharingError.badConfig("need 0 < beta_initial ≤ beta_final") }
     }
 }

@@ -2,11 +2,12 @@ import Foundation
 import NASData
 import NASNN
 import NASSpaces
+import NASStrategies
 import NASTensor
 
 /// The weight-sharing methods, by the names `swiftnas search --strategy` takes.
 public enum WeightSharingMethod: String, CaseIterable, Codable, Sendable {
-    case darts, darts2, spos, fewshotDarts = "fewshot-darts", fewshotSpos = "fewshot-spos", rlnas, mdenas, dnal
+    case darts, darts2, spos, fewshotDarts = "fewshot-darts", fewshotSpos = "fewshot-spos", rlnas, mdenas, dnal, glit
 
     public var summary: String {
         switch self {
@@ -18,6 +19,7 @@ public enum WeightSharingMethod: String, CaseIterable, Codable, Sendable {
         case .rlnas: return "RLNAS (Zhang et al. 2021): random-label supernet, evolution on the weight-angle metric"
         case .mdenas: return "MdeNAS (Zheng et al. 2019): per-edge multinomial updated by the performance-ranking hypothesis"
         case .dnal: return "DNAL (Guo et al. 2021): scaled-sigmoid architecture gates with an annealed scale"
+        case .glit: return "GLiT (Chen et al. 2021): uniform single-path supernet, hierarchical evolution (global/local split, then dimensions)"
         }
     }
 }
@@ -76,9 +78,19 @@ public final class WeightSharingSearch {
         self.method = method; self.space = space; self.config = config; self.seed = seed; self.data = data
         self.checkpoint = checkpoint
         // The decisions of the space (a supernet at one channel would do; this one is thrown away).
+        if let problem = space.problem(config, inputChannels: data.inputChannels, classes: data.classes) {
+            throw WeightSharingError.badConfig(problem)
+        }
         let probe = space.makeSupernet(config, inputChannels: data.inputChannels, classes: data.classes, seed: seed)
         modelSpace = probe.space
         try config.validate(for: modelSpace)
+        try config.validate(method: method, space: space)
+        if config.minParameters > 0 || config.maxParameters > 0 {
+            var rng = SeededGenerator(seed: 0)
+            guard probe.pathParameterCount(modelSpace.uniform(mask: modelSpace.fullMask, using: &rng)) != nil else {
+                throw WeightSharingError.badConfig("min_parameters/max_parameters: the \(space.rawValue) space does not count its paths' weights")
+            }
+        }
     }
 
     /// The decisions of the searched space.
@@ -98,6 +110,7 @@ public final class WeightSharingSearch {
         case .rlnas: (cell, score, name) = try RLNAS.search(self)
         case .mdenas: (cell, score, name) = try MdeNAS.search(self)
         case .dnal: (cell, score, name) = try DNAL.search(self)
+        case .glit: (cell, score, name) = try GLiTSearch.search(self)
         }
         let description = describe(cell)
         log?("\(method.rawValue): \(description) (\(name) \(String(format: "%.4f", score)))")
@@ -240,6 +253,24 @@ public final class WeightSharingSearch {
                       + "validation accuracy of the derived cell best at epoch %d (%.2f%%), not improved for %d epochs; %@",
                       stage, r.epoch, r.parameterFree, r.choices, best + 1, 100 * Double(rows[best][rows[best].count - 2]),
                       rows.count - 1 - best, what)
+    }
+
+    /// SPOS's evolution (`ChoiceEvolution`) over the paths of `net` that `mask` allows and the
+    /// parameter bounds admit, with the run's evolution settings and a generator of its own per
+    /// `stage`; throws when no path is within the bounds.
+    func evolve(_ net: any Supernet, mask: [[Bool]], stage: String, population: Int? = nil, generations: Int? = nil,
+                bounds: WeightSharingConfig? = nil, fitness: (ArchitectureChoices) -> Double) throws -> ChoiceEvolution.Outcome {
+        var rng = generator(stage: stage, epoch: 0)
+        let c = bounds ?? config
+        let found = ChoiceEvolution.search(space: net.space, population: population ?? c.population,
+                                           generations: generations ?? c.generations, parents: c.parents,
+                                           mutationProbability: c.mutationProbability, mask: mask, using: &rng,
+                                           feasible: { c.admits(net.pathParameterCount($0)) }, fitness: fitness)
+        guard let found else {
+            throw WeightSharingError.badConfig("no architecture drawn has \(c.minParameters)…\(c.maxParameters) weights "
+                                               + "(min_parameters, max_parameters); widen the bounds")
+        }
+        return found
     }
 
     /// Cosine-annealed weight learning rate of epoch `e` of `epochs`, from `peak`.

@@ -35,10 +35,10 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("param"), help: ArgumentHelp("Model setting key=value (repeatable; vit: patch, dim, depth, heads, mlp_ratio, dropout, norm=pre|post).", valueName: "key=value"))
     var params: [String] = []
 
-    @Option(help: "Search space of --arch: nb201 (a NAS-Bench-201 network of that cell) or darts (DARTS's network of that genotype).")
+    @Option(help: "Search space of --arch: nb201 (a NAS-Bench-201 network of that cell), darts (DARTS's network of that genotype) or glit (GLiT's transformer of that architecture).")
     var space: String?
 
-    @Option(help: "Architecture in the space's notation: a NAS-Bench-201 cell string, or a DARTS genotype 'Genotype(normal=[…], …)'.")
+    @Option(help: "Architecture in the space's notation: a NAS-Bench-201 cell string, a DARTS genotype 'Genotype(normal=[…], …)', or a GLiT architecture 'glit(patch=7,dim=64)[g2l2-d16-k5-e2-m4|…]'.")
     var arch: String?
 
     @Option(help: "Initial channels C (NAS-Bench-201 stem; DARTS: C, the stem has 3C; default 16).") var channels: Int?
@@ -87,6 +87,11 @@ struct TrainCommand: ParsableCommand {
         if space == nil {
             for (flag, given) in [("--arch", arch != nil), ("--channels", channels != nil)] where given {
                 throw ValidationError("\(flag) applies with --space nb201 or darts only")
+            }
+        }
+        if space == "glit" {
+            for (flag, given) in [("--channels", channels != nil)] where given {
+                throw ValidationError("\(flag) does not apply to --space glit: the architecture string holds its sizes")
             }
         } else if model != nil || !params.isEmpty {
             throw ValidationError("--model and --param are for the built-in models; with --space the network is --arch's")
@@ -145,8 +150,14 @@ struct TrainCommand: ParsableCommand {
                                             affine: true, auxiliaryWeight: auxiliaryWeight ?? 0, dropPath: dropPath ?? 0)
             net = DARTSNetwork(genotype: genotype, config: config, seed: seed)
             description = "darts \(genotype) (C=\(channels), layers=\(config.layers), auxiliary \(config.auxiliaryWeight), drop path \(config.dropPath))"
+        case "glit":
+            guard let arch else { throw ValidationError("--space glit needs --arch 'glit(patch=P,dim=D)[…]'") }
+            let architecture = try GLiTArchitecture(parsing: arch)
+            let config = try architecture.config(height: train.height, width: train.width, channels: train.channels, classes: classes)
+            net = GLiTNetwork(architecture, config: config, seed: seed)
+            description = "glit \(architecture) (\(architecture.multiplyAccumulates(config)) multiply-adds per image)"
         case let other?:
-            throw ValidationError("unknown search space '\(other)'; available: nb201, darts")
+            throw ValidationError("unknown search space '\(other)'; available: nb201, darts, glit")
         }
         let outDir = URL(fileURLWithPath: out)
         try makeOutputFolder(out, flag: "--out")

@@ -3,6 +3,7 @@ import Foundation
 import NASBench
 import NASData
 import NASExperiment
+import NASNN
 import NASSpaces
 import NASTensor
 import NASWeightSharing
@@ -15,12 +16,12 @@ enum WeightSharingSearchCLI {
     static func run(_ request: SearchRequest, method: WeightSharingMethod, benchmark: String?, store: String?,
                     data: String?, checkpoint: String?, quiet: Bool) throws {
         guard let space = SupernetSpace(rawValue: request.space) else {
-            throw ValidationError("--strategy \(method.rawValue) searches --space nb201 or darts, not '\(request.space)'")
+            throw ValidationError("--strategy \(method.rawValue) searches --space nb201, darts or glit, not '\(request.space)'")
         }
         guard let data else {
             throw ValidationError("--strategy \(method.rawValue) trains a supernet: give --data <Fashion-MNIST IDX folder>")
         }
-        let config = try WeightSharingConfig.defaults(for: method).overridden(request.hyperparameters)
+        let config = try WeightSharingConfig.defaults(for: method, space: space).overridden(request.hyperparameters)
         switch space {
         case .nb201:
             // Load the table first so a wrong path fails before the supernet trains.
@@ -36,27 +37,42 @@ enum WeightSharingSearchCLI {
                 return summary
             }
         case .darts:
-            guard benchmark == nil else { throw ValidationError("--benchmark: DARTS's space has no benchmark table") }
-            let metric = SearchScoreEstimator<DARTSSearchSpace>.metric
-            var request = request
-            // The NAS-Bench-201 defaults do not apply; the one metric is the method's score.
-            if request.objective == SearchRequest().objective { request.objective = metric }
-            if request.report == SearchRequest().report { request.report = metric }
-            for (flag, value) in [("--objective", request.objective), ("--report", request.report)] where value != metric {
-                throw ValidationError("\(flag) \(value): a DARTS-space search records only '\(metric)'")
-            }
-            try search(request, method: method, space: space, config: config, estimator: "supernet", store: store,
-                       data: data, checkpoint: checkpoint, quiet: quiet) { result, configuration, trialStore in
-                let estimator = SearchScoreEstimator<DARTSSearchSpace>(architecture: result.architecture, score: result.score,
-                                                                       epochs: Double(result.epochsRun))
-                let runner = ExperimentRunner(space: DARTSSearchSpace(), estimator: estimator,
-                                              strategy: DerivedArchitectureStrategy(space: DARTSSearchSpace(), architecture: result.architecture),
-                                              configuration: configuration, store: trialStore)
-                let summary = try runner.run()
-                print("genotype: \(result.description)")
-                print("\(metric) (\(result.scoreName)): \(String(format: "%.4f", result.score))")
-                return summary
-            }
+            try recordScore(request, method: method, space: space, searchSpace: DARTSSearchSpace(), config: config, benchmark: benchmark,
+                            store: store, data: data, checkpoint: checkpoint, quiet: quiet, label: "genotype")
+        case .glit:
+            let (train, _) = try loadDataSet(data, testFraction: 0.2, seed: request.seed)
+            let glit = SupernetSpace.glitConfig(config, inputChannels: train.channels, classes: train.classCount)
+            try recordScore(request, method: method, space: space, searchSpace: GLiTSearchSpace(config: glit), config: config,
+                            benchmark: benchmark, store: store, data: data, checkpoint: checkpoint, quiet: quiet, label: "architecture")
+        }
+    }
+
+    /// A space without a table (DARTS's, GLiT's): the final trial records the method's own score
+    /// (`search_score`) and the architecture in the space's notation.
+    private static func recordScore<Space: SearchSpace & Codable>(_ request: SearchRequest, method: WeightSharingMethod, space: SupernetSpace,
+                                                        searchSpace: Space, config: WeightSharingConfig, benchmark: String?,
+                                                        store: String?, data: String, checkpoint: String?, quiet: Bool,
+                                                        label: String) throws where Space.Architecture == ArchitectureChoices {
+        guard benchmark == nil else { throw ValidationError("--benchmark: the \(space.rawValue) space has no benchmark table") }
+        let metric = SearchScoreEstimator<Space>.metric
+        var request = request
+        // The NAS-Bench-201 defaults do not apply; the one metric is the method's score.
+        if request.objective == SearchRequest().objective { request.objective = metric }
+        if request.report == SearchRequest().report { request.report = metric }
+        for (flag, value) in [("--objective", request.objective), ("--report", request.report)] where value != metric {
+            throw ValidationError("\(flag) \(value): a \(space.rawValue)-space search records only '\(metric)'")
+        }
+        try search(request, method: method, space: space, config: config, estimator: "supernet", store: store,
+                   data: data, checkpoint: checkpoint, quiet: quiet) { result, configuration, trialStore in
+            let estimator = SearchScoreEstimator<Space>(architecture: result.architecture, score: result.score,
+                                                        epochs: Double(result.epochsRun))
+            let runner = ExperimentRunner(space: searchSpace, estimator: estimator,
+                                          strategy: DerivedArchitectureStrategy(space: searchSpace, architecture: result.architecture),
+                                          configuration: configuration, store: trialStore)
+            let summary = try runner.run()
+            print("\(label): \(result.description)")
+            print("\(metric) (\(result.scoreName)): \(String(format: "%.4f", result.score))")
+            return summary
         }
     }
 
@@ -85,7 +101,12 @@ enum WeightSharingSearchCLI {
             if !quiet || line.hasPrefix("warning:") { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         }
         if !quiet {
-            let shape = space == .nb201 ? "C=\(config.channels) N=\(config.cellsPerStage)" : "C=\(config.channels) layers=\(config.layers)"
+            let shape: String
+            switch space {
+            case .nb201: shape = "C=\(config.channels) N=\(config.cellsPerStage)"
+            case .darts: shape = "C=\(config.channels) layers=\(config.layers)"
+            case .glit: shape = "dim=\(config.embedDim) depth=\(config.depth) heads=\(config.heads) patch=\(config.patch)"
+            }
             FileHandle.standardError.write(Data(("\(method.rawValue) on \(space.rawValue): \(method.summary); \(shape) "
                 + "\(config.imageSize)×\(config.imageSize), \(supernetData.weightHalf.count)+\(supernetData.archHalf.count) images, "
                 + "\(config.epochs) epochs, \(Parallel.threadCount) threads\n").utf8))
@@ -104,7 +125,7 @@ enum WeightSharingSearchCLI {
             throw ValidationError("the store \(store ?? "") holds another final architecture than this search derived; use a new store")
         }
         let reported = final.metrics[request.report].map { String(format: "%.2f", $0) } ?? "nan"
-        let name = space == .nb201 ? "cell" : "genotype"
+        let name = [.nb201: "cell", .darts: "genotype"][space] ?? "architecture"
         print(String(format: "weight-sharing result: method=%@ seed=%llu %@=%@ %@=%@ supernet_epochs_run=%d search_seconds=%.1f collapse=%@",
                      method.rawValue, request.seed, name, result.description, request.report, reported,
                      result.epochsRun, result.seconds, result.collapse ?? "none"))
