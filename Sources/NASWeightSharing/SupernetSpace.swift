@@ -12,22 +12,22 @@ public enum SupernetSpace: String, CaseIterable, Codable, Sendable {
     case glit
 
     /// The GLiT network settings of a search's config.
-    public static func glitConfig(_ c: WeightSharingConfig, inputChannels: Int, classes: Int) -> GLiTSpaceConfig {
+    public static func glitConfig(_ c: WeightSharingConfig, imageSize: Int, inputChannels: Int, classes: Int) -> GLiTSpaceConfig {
         var g = GLiTSpaceConfig()
-        (g.height, g.width, g.channels, g.classes) = (c.imageSize, c.imageSize, inputChannels, classes)
+        (g.height, g.width, g.channels, g.classes) = (imageSize, imageSize, inputChannels, classes)
         (g.patch, g.dim, g.depth, g.heads) = (c.patch, c.embedDim, c.depth, c.heads)
         return g
     }
 
     /// What keeps a supernet of this space from being built with these settings, or nil.
-    public func problem(_ c: WeightSharingConfig, inputChannels: Int, classes: Int) -> String? {
-        self == .glit ? Self.glitConfig(c, inputChannels: inputChannels, classes: classes).problem : nil
+    public func problem(_ c: WeightSharingConfig, imageSize: Int, inputChannels: Int, classes: Int) -> String? {
+        self == .glit ? Self.glitConfig(c, imageSize: imageSize, inputChannels: inputChannels, classes: classes).problem : nil
     }
 
     /// A supernet of this space for the search's settings (cell batch norms non-affine, as in
     /// the papers' search supernets).
     /// - Precondition: `problem(c, …) == nil` (`WeightSharingSearch` checks it).
-    public func makeSupernet(_ c: WeightSharingConfig, inputChannels: Int, classes: Int, seed: UInt64) -> any Supernet {
+    public func makeSupernet(_ c: WeightSharingConfig, imageSize: Int, inputChannels: Int, classes: Int, seed: UInt64) -> any Supernet {
         switch self {
         case .nb201:
             return NB201Supernet(config: NB201NetworkConfig(channels: c.channels, cellsPerStage: c.cellsPerStage,
@@ -36,7 +36,7 @@ public enum SupernetSpace: String, CaseIterable, Codable, Sendable {
             return DARTSSupernet(config: DARTSNetworkConfig(channels: c.channels, layers: c.layers, inputChannels: inputChannels,
                                                             classes: classes, affine: false), seed: seed)
         case .glit:
-            return GLiTSupernet(config: Self.glitConfig(c, inputChannels: inputChannels, classes: classes), seed: seed)
+            return GLiTSupernet(config: Self.glitConfig(c, imageSize: imageSize, inputChannels: inputChannels, classes: classes), seed: seed)
         }
     }
 }

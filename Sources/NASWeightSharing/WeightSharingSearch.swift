@@ -78,10 +78,10 @@ public final class WeightSharingSearch {
         self.method = method; self.space = space; self.config = config; self.seed = seed; self.data = data
         self.checkpoint = checkpoint
         // The decisions of the space (a supernet at one channel would do; this one is thrown away).
-        if let problem = space.problem(config, inputChannels: data.inputChannels, classes: data.classes) {
+        if let problem = space.problem(config, imageSize: data.imageSize, inputChannels: data.inputChannels, classes: data.classes) {
             throw WeightSharingError.badConfig(problem)
         }
-        let probe = space.makeSupernet(config, inputChannels: data.inputChannels, classes: data.classes, seed: seed)
+        let probe = space.makeSupernet(config, imageSize: data.imageSize, inputChannels: data.inputChannels, classes: data.classes, seed: seed)
         modelSpace = probe.space
         try config.validate(for: modelSpace)
         try config.validate(method: method, space: space)
@@ -139,7 +139,7 @@ public final class WeightSharingSearch {
 
     /// A supernet exactly as initialised at the start of the run (RLNAS's reference weights).
     func freshState(seed: UInt64? = nil) -> SupernetState {
-        let net = space.makeSupernet(config, inputChannels: data.inputChannels, classes: data.classes, seed: seed ?? self.seed)
+        let net = space.makeSupernet(config, imageSize: data.imageSize, inputChannels: data.inputChannels, classes: data.classes, seed: seed ?? self.seed)
         return SupernetState(net: net, config: config, seed: seed ?? self.seed)
     }
 

@@ -41,7 +41,7 @@ enum WeightSharingSearchCLI {
                             store: store, data: data, checkpoint: checkpoint, quiet: quiet, label: "genotype")
         case .glit:
             let (train, _) = try loadDataSet(data, testFraction: 0.2, seed: request.seed)
-            let glit = SupernetSpace.glitConfig(config, inputChannels: train.channels, classes: train.classCount)
+            let glit = SupernetSpace.glitConfig(config, imageSize: config.imageSize, inputChannels: train.channels, classes: train.classCount)
             try recordScore(request, method: method, space: space, searchSpace: GLiTSearchSpace(config: glit), config: config,
                             benchmark: benchmark, store: store, data: data, checkpoint: checkpoint, quiet: quiet, label: "architecture")
         }

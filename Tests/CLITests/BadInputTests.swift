@@ -160,6 +160,19 @@ final class BadInputTests: XCTestCase {
         let images = try idxFolder("vit", train: 8, test: 4, h: 8, w: 8)
         try assertRefused(["train", "--data", images, "--model", "vit", "--param", "patch=3"], mentions: "patch 3 does not divide the 8×8 images")
         try assertRefused(["train", "--data", images, "--model", "cnn", "--param", "depth=2"], mentions: "only vit takes --param")
+        // GLiT architectures: a bad string, a patch that does not divide, an even kernel, a space a method cannot search.
+        let glit = "glit(patch=4,dim=8)[g1l1-d4-k3-e1-m2|g2l0-d4-k3-e1-m2]"
+        try assertRefused(["train", "--data", images, "--space", "glit", "--arch", "glit[g1l1]"], mentions: "glit architecture must read")
+        try assertRefused(["train", "--data", images, "--space", "glit", "--arch", glit.replacingOccurrences(of: "patch=4", with: "patch=3")],
+                          mentions: "patch 3 does not divide the 8×8 images")
+        try assertRefused(["train", "--data", images, "--space", "glit", "--arch", glit.replacingOccurrences(of: "k3", with: "k4")],
+                          mentions: "kernels must be odd")
+        try assertRefused(["train", "--data", images, "--space", "glit", "--arch", "glit(patch=4,dim=8)[g1l1-d4-k3-e1-m2|g1l0-d4-k3-e1-m2]"],
+                          mentions: "1 heads, the space has 2")
+        try assertRefused(["search", "--space", "glit", "--strategy", "darts", "--data", images], mentions: "searched by glit or spos")
+        try assertRefused(["search", "--space", "nb201", "--strategy", "glit", "--data", images], mentions: "searches --space glit only")
+        try assertRefused(["search", "--space", "glit", "--strategy", "glit", "--data", images, "--param", "weight_optimizer=adam"],
+                          mentions: "'weight_optimizer' must be sgd or adamw")
         try assertRefused(["ln-training", "--data", images, "--out", path("lnt"), "--lrs", "fast"], mentions: "--lrs must be a comma-separated list")
         try assertRefused(["ln-gradients", "--data", images, "--out", path("lng"), "--depths", "0,6"], mentions: "--depths must be in 1…64")
         try assertRefused(["ln-gradients", "--data", images, "--out", path("lng"), "--patch", "3"], mentions: "patch 3 does not divide")

@@ -394,3 +394,27 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 }
+
+/// The depthwise 1-D convolution of GLiT's locality module against finite differences, at
+/// kernels shorter and longer than the sequence, and against its definition.
+final class DepthwiseConvolution1dTests: XCTestCase {
+    func testGradientsMatchFiniteDifferences() {
+        var rng = SeededGenerator(seed: 31)
+        for (t, k) in [(5, 3), (4, 1), (3, 7)] {
+            assertGradients("depthwiseConv1d T=\(t) K=\(k)", [randn([2, t, 3], &rng), randn([3, k], &rng)]) {
+                depthwiseConv1d($0[0], $0[1])
+            }
+        }
+    }
+
+    func testMatchesTheDefinition() {
+        var rng = SeededGenerator(seed: 32)
+        let x = randn([2, 6, 4], &rng), w = randn([4, 5], &rng)
+        let y = depthwiseConv1d(x, w)
+        for b in 0..<2 { for t in 0..<6 { for c in 0..<4 {
+            var s: Float = 0
+            for j in 0..<5 where (0..<6).contains(t + j - 2) { s += w[flat: c * 5 + j] * x[flat: (b * 6 + t + j - 2) * 4 + c] }
+            XCTAssertEqual(y[flat: (b * 6 + t) * 4 + c], s, accuracy: 1e-5)
+        }}}
+    }
+}
