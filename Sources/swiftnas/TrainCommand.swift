@@ -86,15 +86,12 @@ struct TrainCommand: ParsableCommand {
         if space != nil, arch == nil { throw ValidationError("--space \(space ?? "") needs --arch") }
         if space == nil {
             for (flag, given) in [("--arch", arch != nil), ("--channels", channels != nil)] where given {
-                throw ValidationError("\(flag) applies with --space nb201 or darts only")
-            }
-        }
-        if space == "glit" {
-            for (flag, given) in [("--channels", channels != nil)] where given {
-                throw ValidationError("\(flag) does not apply to --space glit: the architecture string holds its sizes")
+                throw ValidationError("\(flag) applies with --space nb201, darts or glit only")
             }
         } else if model != nil || !params.isEmpty {
             throw ValidationError("--model and --param are for the built-in models; with --space the network is --arch's")
+        } else if space == "glit", channels != nil {
+            throw ValidationError("--channels does not apply to --space glit: the architecture string holds its sizes")
         }
         if momentum != nil, optimizer != "sgd" { throw ValidationError("--momentum applies to --optimizer sgd only") }
         if let threads { try validateThreads(threads) }
