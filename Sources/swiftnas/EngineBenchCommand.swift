@@ -3,24 +3,46 @@ import Foundation
 import NASNN
 import NASTensor
 
-/// `swiftnas bench-step`: times training steps of the reference CNN (used by bench/engine_vs_torch.sh).
+/// `swiftnas bench-step`: times training steps of the reference CNN (bench/engine_vs_torch.sh)
+/// or of a ViT (bench/vit_step.sh).
 struct EngineBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-step",
-        abstract: "Time full training steps (forward, backward, SGD-momentum update) of the reference CNN.",
-        discussion: "Batch of random 32×32×3 images, three conv3×3-16+BN+ReLU, global average pool, linear-10, cross-entropy. Prints the median step time and peak resident memory.")
+        abstract: "Time full training steps (forward, backward, update) of the reference CNN or a ViT.",
+        discussion: "refcnn: a batch of random 32×32×3 images, three conv3×3-16+BN+ReLU, global average pool, linear-10, cross-entropy, SGD with momentum. vit: random 28×28×1 images, the ViT of --param (defaults as `train --model vit`), cross-entropy, Adam. Prints the median step time and peak resident memory.")
+
+    @Option(help: "refcnn (default) or vit.") var model = "refcnn"
+    @Option(name: .customLong("param"), help: ArgumentHelp("ViT setting key=value (repeatable), as for `train --model vit`.", valueName: "key=value"))
+    var params: [String] = []
 
     @Option(name: .customLong("batch-size"), help: "Images per step.") var batchSize = 64
     @Option(help: "Timed steps after warm-up.") var steps = 30
     @Option(help: "Warm-up steps.") var warmup = 5
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
 
+    func validate() throws {
+        try validateCounts([("--batch-size", batchSize, 1), ("--steps", steps, 1), ("--warmup", warmup, 0)])
+        if let threads { try validateThreads(threads) }
+    }
+
     func run() throws {
         if let threads { Parallel.threadCount = threads }
         var rng = SeededGenerator(seed: 0)
-        let model = ModelZoo.referenceCNN(channels: 3, classes: 10, using: &rng)
-        let opt = SGD(model.parameters(), lr: 0.01, momentum: 0.9)
-        let x = Tensor.normal([batchSize, 32, 32, 3], using: &rng)
+        let model: any Layer, opt: any Optimizer, x: Tensor
+        switch self.model {
+        case "refcnn":
+            guard params.isEmpty else { throw ValidationError("--param applies to --model vit only") }
+            let cnn = ModelZoo.referenceCNN(channels: 3, classes: 10, using: &rng)
+            (model, opt) = (cnn, SGD(cnn.parameters(), lr: 0.01, momentum: 0.9))
+            x = Tensor.normal([batchSize, 32, 32, 3], using: &rng)
+        case "vit":
+            let vit = try ModelZoo.make("vit", height: 28, width: 28, channels: 1, classes: 10,
+                                        parameters: try keyValueOverrides(params), seed: 0)
+            (model, opt) = (vit, Adam(vit.parameters(), lr: 1e-3))
+            x = Tensor.normal([batchSize, 28, 28, 1], using: &rng)
+        default:
+            throw ValidationError("--model is refcnn or vit (got '\(self.model)')")
+        }
         let y = (0..<batchSize).map { $0 % 10 }
         var times: [Double] = []
         for i in 0..<(warmup + steps) {
