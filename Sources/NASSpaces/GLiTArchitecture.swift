@@ -30,6 +30,7 @@ public struct GLiTBlockShape: Hashable, Codable, Sendable {
             guard field.first == prefix, let v = Int(field.dropFirst()), v >= 0 else {
                 throw ModelError(description: "glit block '\(text)': \(name) must be '\(prefix)<number>' (got '\(field)')")
             }
+            guard v <= 4096 else { throw ModelError(description: "glit block '\(text)': \(name) \(v) is over 4096") }
             return v
         }
         guard fields.count == 5 else {
@@ -79,6 +80,12 @@ public struct GLiTSpaceConfig: Codable, Equatable, Sendable {
         }
         if kernels.isEmpty || kernels.contains(where: { $0 < 1 || $0 % 2 == 0 || $0 > 63 }) {
             return "glit: kernels must be odd, 1…63 (got \(kernels))"
+        }
+        // Weights, gradients and Adam's moments take 16 bytes a weight: refuse sizes that would
+        // exhaust memory before they are allocated (the largest block bounds every path).
+        let largestNetwork = GLiTArchitecture(patch: patch, dim: dim, blocks: Array(repeating: largest, count: depth))
+        if largestNetwork.parameterCount(self) > 400_000_000 {
+            return "glit: dim \(dim) × depth \(depth) × the largest block \(largest.description) is over 400 M weights"
         }
         return nil
     }

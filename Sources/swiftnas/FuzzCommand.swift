@@ -19,7 +19,7 @@ struct FuzzCommand: ParsableCommand {
         abstract: "Run mutated inputs through every parser of user input (see bench/fuzz.sh).",
         discussion: """
         Targets: arch (NAS-Bench-201 cell strings), genotype (DARTS genotype strings), nago (NAGO \
-        architecture strings; NAGO's BO state restored, asked and told), vit (--param settings of the ViT), table (the NAS-Bench-201 table loader), idx and csv \
+        architecture strings; NAGO's BO state restored, asked and told), vit (--param settings of the ViT), glit (GLiT architecture strings, built and run when small), table (the NAS-Bench-201 table loader), idx and csv \
         (data readers, then the training-data checks), yaml (search config files), safetensors \
         (checkpoint reader and restore into a model and optimizer), state (stored strategy state of \
         every strategy, restored and then asked and told). Case i of a seed is always the same input.
@@ -59,7 +59,7 @@ struct FuzzCommand: ParsableCommand {
     }
 }
 
-enum FuzzTarget: String, CaseIterable { case arch, genotype, nago, vit, table, idx, csv, yaml, safetensors, state }
+enum FuzzTarget: String, CaseIterable { case arch, genotype, nago, vit, glit, table, idx, csv, yaml, safetensors, state }
 
 /// The valid inputs the mutations start from, and the mutations.
 struct Fuzzer {
@@ -142,6 +142,15 @@ struct Fuzzer {
             // Build the small ones (large valid sizes are legitimate and only slow to allocate).
             if config.blockWeights < 2_000_000 {
                 _ = try ModelZoo.make("vit", height: 28, width: 28, channels: 1, classes: 10, parameters: parameters, seed: 0)
+            }
+        case .glit:
+            // `train --space glit --arch` strings, checked, and the small ones built and run on two images.
+            let s = mutate(Array("glit(patch=7,dim=16)[g1l1-d8-k3-e2-m2|g2l0-d4-k5-e1-m1|g0l2-d8-k7-e2-m3]".utf8), &rng)
+            let architecture = try GLiTArchitecture(parsing: String(decoding: s, as: UTF8.self))
+            let config = try architecture.config(height: 28, width: 28, channels: 1, classes: 10)
+            if architecture.parameterCount(config) < 2_000_000 {
+                var images = SeededGenerator(seed: 0)
+                _ = withoutGrad { GLiTNetwork(architecture, config: config, seed: 0)(Tensor.normal([2, 28, 28, 1], using: &images)) }
             }
         case .table:
             _ = try NB201Table(csv: Data(maybeGzip(mutate(smallTable, &rng), &rng)))
