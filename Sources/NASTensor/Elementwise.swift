@@ -9,8 +9,20 @@ import Foundation
 private func binaryKernel(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
     if a.shape == b.shape {
         let out = Tensor(uninitializedShape: a.shape)
-        let pa = a.data, pb = b.data, po = out.data
-        for i in 0..<a.count { po[i] = f(pa[i], pb[i]) }
+        let pa = UncheckedSendable(a.data), pb = UncheckedSendable(b.data), po = UncheckedSendable(out.data)
+        Parallel.forChunks(a.count, minChunk: elementwiseChunk) { _, range in
+            for i in range { po.value[i] = f(pa.value[i], pb.value[i]) }
+        }
+        return out
+    }
+    // b repeats along a's leading axes (a bias on [B, T, D]): rows of b.count, split across threads.
+    if b.count > 1, a.rank > b.rank, Array(a.shape.suffix(b.rank)) == b.shape {
+        let out = Tensor(uninitializedShape: a.shape)
+        let n = b.count, rows = a.count / n
+        let pa = UncheckedSendable(a.data), pb = UncheckedSendable(b.data), po = UncheckedSendable(out.data)
+        Parallel.forChunks(rows, minChunk: max(1, elementwiseChunk / n)) { _, range in
+            for r in range { for i in 0..<n { po.value[r * n + i] = f(pa.value[r * n + i], pb.value[i]) } }
+        }
         return out
     }
     // A one-element operand (a scalar weight, e.g. an architecture weight times an op output).
@@ -94,11 +106,17 @@ public prefix func - (a: Tensor) -> Tensor { neg(a) }
 
 // Unary elementwise ops.
 
+/// Elements below which an elementwise loop stays on one thread (thread hand-off costs more).
+let elementwiseChunk = 1 << 15
+
 @inline(__always)
 func unaryKernel(_ a: Tensor, _ f: (Float) -> Float) -> Tensor {
     let out = Tensor(uninitializedShape: a.shape)
-    let pa = a.data, po = out.data
-    for i in 0..<a.count { po[i] = f(pa[i]) }
+    let pa = UncheckedSendable(a.data), po = UncheckedSendable(out.data)
+    // Each element on its own: splitting the range keeps results identical at any thread count.
+    Parallel.forChunks(a.count, minChunk: elementwiseChunk) { _, range in
+        for i in range { po.value[i] = f(pa.value[i]) }
+    }
     return out
 }
 
@@ -107,8 +125,10 @@ func unaryKernel(_ a: Tensor, _ f: (Float) -> Float) -> Tensor {
 func zipKernel(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
     precondition(a.count == b.count)
     let out = Tensor(uninitializedShape: a.shape)
-    let pa = a.data, pb = b.data, po = out.data
-    for i in 0..<a.count { po[i] = f(pa[i], pb[i]) }
+    let pa = UncheckedSendable(a.data), pb = UncheckedSendable(b.data), po = UncheckedSendable(out.data)
+    Parallel.forChunks(a.count, minChunk: elementwiseChunk) { _, range in
+        for i in range { po.value[i] = f(pa.value[i], pb.value[i]) }
+    }
     return out
 }
 

@@ -106,53 +106,78 @@ private func affinePerChannel(_ u: Tensor, a: Tensor, b: (Tensor, Tensor)?, c: T
     withExtendedLifetime((a, b, c)) {}
 }
 
-/// Layer normalisation over the last axis with optional affine parameters `[D]`.
+/// Layer normalisation over the last axis with optional affine parameters `[D]`. Rows are split
+/// across threads; the weight and bias gradients sum per chunk, then over chunks in order, so
+/// a result depends only on the thread count.
 public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> Tensor {
     let d = x.shape.last!, rows = x.count / d
-    var meanV = [Float](repeating: 0, count: rows), invStd = [Float](repeating: 0, count: rows)
+    let meanV = Tensor(uninitializedShape: [rows]), invStd = Tensor(uninitializedShape: [rows])
     let out = Tensor(uninitializedShape: x.shape)
-    let px = x.data, po = out.data
-    for r in 0..<rows {
-        let row = px + r * d
-        var s: Double = 0
-        for i in 0..<d { s += Double(row[i]) }
-        let m = s / Double(d)
-        var v: Double = 0
-        for i in 0..<d { let t = Double(row[i]) - m; v += t * t }
-        meanV[r] = Float(m)
-        invStd[r] = Float(1 / (v / Double(d) + Double(eps)).squareRoot())
-        for i in 0..<d {
-            let xhat = (row[i] - meanV[r]) * invStd[r]
-            po[r * d + i] = xhat * (weight?.data[i] ?? 1) + (bias?.data[i] ?? 0)
+    let ones = [Float](repeating: 1, count: d), zeros = [Float](repeating: 0, count: d)
+    let w = UncheckedSendable(weight.map { Array(UnsafeBufferPointer(start: $0.data, count: d)) } ?? ones)
+    let b = UncheckedSendable(bias.map { Array(UnsafeBufferPointer(start: $0.data, count: d)) } ?? zeros)
+    let px = UncheckedSendable(x.data), po = UncheckedSendable(out.data)
+    let pm = UncheckedSendable(meanV.data), ps = UncheckedSendable(invStd.data)
+    let minRows = max(1, elementwiseChunk / max(d, 1))
+    Parallel.forChunks(rows, minChunk: minRows) { _, range in
+        for r in range {
+            let row = px.value + r * d
+            var s: Double = 0
+            for i in 0..<d { s += Double(row[i]) }
+            let m = s / Double(d)
+            var v: Double = 0
+            for i in 0..<d { let t = Double(row[i]) - m; v += t * t }
+            let mean = Float(m), inv = Float(1 / (v / Double(d) + Double(eps)).squareRoot())
+            pm.value[r] = mean; ps.value[r] = inv
+            for i in 0..<d { po.value[r * d + i] = (row[i] - mean) * inv * w.value[i] + b.value[i] }
         }
     }
     var inputs = [x]
     if let weight { inputs.append(weight) }
     if let bias { inputs.append(bias) }
     return out.recorded("layerNorm", inputs) { g in
-        let pg = g.data
+        // The statistics' tensors are captured here, so their memory outlives the forward pass.
+        let pm = UncheckedSendable(meanV.data), ps = UncheckedSendable(invStd.data)
+        let pg = UncheckedSendable(g.data)
         let gx: Tensor? = x.requiresGrad ? Tensor(uninitializedShape: x.shape) : nil
-        var gw = [Float](repeating: 0, count: d), gb = [Float](repeating: 0, count: d)
-        var gxhat = [Float](repeating: 0, count: d)
-        for r in 0..<rows {
-            let row = px + r * d, gr = pg + r * d
-            var sum1: Float = 0, sum2: Float = 0
-            for i in 0..<d {
-                let xhat = (row[i] - meanV[r]) * invStd[r]
-                gw[i] += gr[i] * xhat
-                gb[i] += gr[i]
-                gxhat[i] = gr[i] * (weight?.data[i] ?? 1)
-                sum1 += gxhat[i]
-                sum2 += gxhat[i] * xhat
-            }
-            if let gx {
-                let invD = 1 / Float(d)
+        let pgx = UncheckedSendable(gx?.data)
+        // The input gradient row by row; the weight and bias gradients column by column, each
+        // summed over the rows in order — the same sums at any thread count.
+        Parallel.forChunks(rows, minChunk: minRows) { _, range in
+            guard let out = pgx.value else { return }
+            var gxhat = [Float](repeating: 0, count: d)
+            let invD = 1 / Float(d)
+            for r in range {
+                let row = px.value + r * d, gr = pg.value + r * d
+                let mean = pm.value[r], inv = ps.value[r]
+                var sum1: Float = 0, sum2: Float = 0
                 for i in 0..<d {
-                    let xhat = (row[i] - meanV[r]) * invStd[r]
-                    gx.data[r * d + i] = invStd[r] * (gxhat[i] - invD * sum1 - xhat * invD * sum2)
+                    let xhat = (row[i] - mean) * inv
+                    gxhat[i] = gr[i] * w.value[i]
+                    sum1 += gxhat[i]
+                    sum2 += gxhat[i] * xhat
+                }
+                for i in 0..<d {
+                    let xhat = (row[i] - mean) * inv
+                    out[r * d + i] = inv * (gxhat[i] - invD * sum1 - xhat * invD * sum2)
                 }
             }
         }
+        let gwT = Tensor(zeros: [d]), gbT = Tensor(zeros: [d])
+        if weight?.requiresGrad == true || bias?.requiresGrad == true {
+            let pw = UncheckedSendable(gwT.data), pb = UncheckedSendable(gbT.data)
+            Parallel.forChunks(d, minChunk: max(1, d / 2)) { _, columns in
+                for r in 0..<rows {
+                    let row = px.value + r * d, gr = pg.value + r * d
+                    let mean = pm.value[r], inv = ps.value[r]
+                    for i in columns {
+                        pw.value[i] += gr[i] * ((row[i] - mean) * inv)
+                        pb.value[i] += gr[i]
+                    }
+                }
+            }
+        }
+        let gw = gwT.array, gb = gbT.array
         var grads: [Tensor?] = [gx]
         if let weight { grads.append(weight.requiresGrad ? Tensor(shape: [d], data: gw) : nil) }
         if let bias { grads.append(bias.requiresGrad ? Tensor(shape: [d], data: gb) : nil) }
