@@ -176,6 +176,7 @@ public struct WeightSharingConfig: Codable, Equatable, Sendable {
             throw WeightSharingError.badConfig("the glit space is searched by glit or spos, not \(method.rawValue)")
         }
         if method == .glit, space != .glit { throw WeightSharingError.badConfig("the glit method searches --space glit only") }
+        if method == .glit, restarts != 1 { throw WeightSharingError.badConfig("glit trains one supernet: restarts must be 1") }
         if method == .darts2, weightOptimizer != "sgd" {
             throw WeightSharingError.badConfig("darts2 unrolls an SGD step: weight_optimizer must be sgd")
         }

@@ -28,7 +28,7 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "YAML file with the settings below (flags override it).")
     var config: String?
 
-    @Option(help: "Search space (nb201).")
+    @Option(help: "Search space: nb201 (every strategy), darts (the weight-sharing strategies), glit (glit, spos).")
     var space: String?
 
     @Option(help: "Strategy: \(StrategyCatalog.names.joined(separator: ", ")).")
