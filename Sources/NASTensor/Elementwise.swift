@@ -210,14 +210,31 @@ public func silu(_ a: Tensor) -> Tensor {
     }
 }
 
-/// GELU, exact erf form (PyTorch's default `approximate='none'`).
+/// GELU, exact erf form (PyTorch's default `approximate='none'`): x·Φ(x). Φ is kept from the
+/// forward pass, so the backward, gy·(Φ(x) + x·φ(x)), needs no second erf.
 public func gelu(_ a: Tensor) -> Tensor {
     let invSqrt2: Float = 0.70710678118654752
     let invSqrt2Pi: Float = 0.3989422804014327
-    return unaryKernel(a) { 0.5 * $0 * (1 + erf($0 * invSqrt2)) }.recorded("gelu", [a]) { g in
-        [zipKernel(g, a) { gy, x in
-            gy * (0.5 * (1 + erf(x * invSqrt2)) + x * invSqrt2Pi * Foundation.exp(-0.5 * x * x))
-        }]
+    let y = Tensor(uninitializedShape: a.shape), cdf = Tensor(uninitializedShape: a.shape)
+    let px = UncheckedSendable(a.data), py = UncheckedSendable(y.data), pcdf = UncheckedSendable(cdf.data)
+    Parallel.forChunks(a.count, minChunk: elementwiseChunk) { _, range in
+        for i in range {
+            let x = px.value[i], e = erf(x * invSqrt2)
+            py.value[i] = 0.5 * x * (1 + e)
+            pcdf.value[i] = 0.5 * (1 + e)
+        }
+    }
+    return y.recorded("gelu", [a]) { g in
+        let pa = UncheckedSendable(a.data), pc = UncheckedSendable(cdf.data), pg = UncheckedSendable(g.data)
+        let out = Tensor(uninitializedShape: a.shape)
+        let po = UncheckedSendable(out.data)
+        Parallel.forChunks(a.count, minChunk: elementwiseChunk) { _, range in
+            for i in range {
+                let x = pa.value[i]
+                po.value[i] = pg.value[i] * (pc.value[i] + x * invSqrt2Pi * Foundation.exp(-0.5 * x * x))
+            }
+        }
+        return [out]
     }
 }
 
