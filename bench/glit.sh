@@ -16,13 +16,10 @@ source bench/swiftnas_build.sh
 OUT=${OUT:-runs/glit}
 SEEDS=${SEEDS:-0 1 2}
 mkdir -p "$OUT"
-VIT=(--model vit --param patch=7 --param dim=64 --param depth=4 --param heads=4 --param mlp_ratio=4)
-RECIPE=(--data "$DATA" --train-limit 20000 --epochs 10 --optimizer adamw --lr 1e-3 --weight-decay 0.05 --batch-size 128)
+source bench/glit_recipe.sh
 
-# The baseline's size (one throw-away epoch on 256 images prints it).
-probe=$("$BIN" train "${VIT[@]}" --data "$DATA" --train-limit 256 --epochs 1 --out "$OUT/probe" 2>/dev/null | head -1)
-vit_params=$(sed -E 's/.*: ([0-9]+) parameters.*/\1/' <<<"$probe")
-vit_macs=$(sed -E 's/.*\(([0-9]+) multiply-adds.*/\1/' <<<"$probe")
+baseline=$(probe "${VIT[@]}")
+vit_params=$(weights "$baseline"); vit_macs=$(multiply_adds "$baseline")
 lo=$((vit_params * 95 / 100)); hi=$((vit_params * 105 / 100))
 echo "baseline ViT: $vit_params parameters, $vit_macs multiply-adds per image; GLiT bounded to $lo…$hi"
 
@@ -35,7 +32,6 @@ grep -E "^glit level|^main epoch 15" "$OUT/search.log"
 arch=$(sed -nE 's/^architecture: (.*)$/\1/p' "$OUT/search.txt")
 echo "searched: $arch"
 
-accuracy() { sed -nE 's/^test accuracy ([0-9.]+)%.*/\1/p' "$1"; }
 glit_accs=(); vit_accs=()
 for s in $SEEDS; do
   load_before "retrain seed $s"
@@ -46,7 +42,5 @@ for s in $SEEDS; do
   echo "seed $s: glit ${glit_accs[-1]} vit ${vit_accs[-1]}"
 done
 glit_line=$(head -1 "$OUT/glit-${SEEDS%% *}.txt")
-glit_params=$(sed -E 's/.*: ([0-9]+) parameters.*/\1/' <<<"$glit_line")
-glit_macs=$(sed -E 's/.*\(([0-9]+) multiply-adds.*/\1/' <<<"$glit_line")
-mean() { python3 -c "import sys; v=[float(x) for x in sys.argv[1:]]; print(f'{sum(v)/len(v):.2f}')" "$@"; }
+glit_params=$(weights "$glit_line"); glit_macs=$(multiply_adds "$glit_line")
 echo "glit_acc=$(mean "${glit_accs[@]}") vit_acc=$(mean "${vit_accs[@]}") glit_params=$glit_params vit_params=$vit_params glit_macs=$glit_macs vit_macs=$vit_macs"

@@ -2,17 +2,16 @@
 # The control bench/glit.sh lacks: is GLiT's gain the search's, or the space's? Draws GLiT
 # architectures uniformly at random (every decision of every block uniform; draw seed DRAW_SEED,
 # default 0) until one has the plain ViT's weights ± 5 % (the bound the search had), then
-# retrains it with bench/glit.sh's recipe on seeds 0, 1, 2. Nothing tuned; no draw is chosen by
-# accuracy. Writes runs/glit_random/. Last line: random_arch=<…> random_params=<n> random_acc=<mean>.
+# retrains it with the GLiT comparisons' recipe (bench/glit_recipe.sh) on seeds 0, 1, 2.
+# Nothing tuned; no draw is chosen by accuracy. Writes runs/glit_random/. Last line: random_arch=<…> random_params=<n> random_acc=<mean>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/swiftnas_build.sh
 OUT=${OUT:-runs/glit_random}
 SEEDS=${SEEDS:-0 1 2}
 mkdir -p "$OUT"
-RECIPE=(--data "$DATA" --train-limit 20000 --epochs 10 --optimizer adamw --lr 1e-3 --weight-decay 0.05 --batch-size 128)
-params() { "$BIN" train "$@" --data "$DATA" --train-limit 256 --epochs 1 --out "$OUT/probe" 2>/dev/null | head -1 | sed -E 's/.*: ([0-9]+) parameters.*/\1/'; }
-vit=$(params --model vit --param patch=7 --param dim=64 --param depth=4 --param heads=4 --param mlp_ratio=4)
+source bench/glit_recipe.sh
+vit=$(weights "$(probe "${VIT[@]}")")
 lo=$((vit * 95 / 100)); hi=$((vit * 105 / 100))
 python3 - "${DRAW_SEED:-0}" > "$OUT/draws.txt" <<'PY'
 import random, sys
@@ -27,7 +26,7 @@ PY
 arch=""; n=0; tries=0
 while read -r candidate; do
   tries=$((tries + 1))
-  n=$(params --space glit --arch "$candidate")
+  n=$(weights "$(probe --space glit --arch "$candidate")")
   if [ "$n" -ge "$lo" ] && [ "$n" -le "$hi" ]; then arch=$candidate; break; fi
 done < "$OUT/draws.txt"
 [ -n "$arch" ] || { echo "no draw within $lo…$hi weights" >&2; exit 1; }
@@ -37,8 +36,7 @@ for s in $SEEDS; do
   load_before "random GLiT seed $s"
   "$BIN" train --space glit --arch "$arch" "${RECIPE[@]}" --seed "$s" --out "$OUT/random-$s" 2>/dev/null > "$OUT/random-$s.txt"
   load_after "random GLiT seed $s"
-  accs+=("$(sed -nE 's/^test accuracy ([0-9.]+)%.*/\1/p' "$OUT/random-$s.txt")")
+  accs+=("$(accuracy "$OUT/random-$s.txt")")
   echo "seed $s: ${accs[-1]}"
 done
-mean=$(python3 -c "import sys; v=[float(x) for x in sys.argv[1:]]; print(f'{sum(v)/len(v):.2f}')" "${accs[@]}")
-echo "random_arch=$arch random_params=$n random_acc=$mean"
+echo "random_arch=$arch random_params=$n random_acc=$(mean "${accs[@]}")"

@@ -4,10 +4,11 @@ Prints the median step time (ms) for NCHW and channels-last layouts and the peak
 """
 import argparse
 import resource
-import time
 
 import torch
 import torch.nn as nn
+
+from torch_timing import median_step_ms
 
 
 def reference_cnn():
@@ -28,19 +29,7 @@ def time_steps(channels_last, batch, steps, warmup):
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    loss_fn = nn.CrossEntropyLoss()
-    times = []
-    for i in range(warmup + steps):
-        t0 = time.perf_counter()
-        loss = loss_fn(model(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        t1 = time.perf_counter()
-        if i >= warmup:
-            times.append((t1 - t0) * 1e3)
-    times.sort()
-    return times[len(times) // 2]
+    return median_step_ms(model, x, y, opt, steps, warmup)
 
 
 def main():

@@ -9,12 +9,13 @@ import argparse
 import pathlib
 import resource
 import sys
-import time
 
 import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "scripts"))
 from torch_vit import ViT  # noqa: E402
+
+from torch_timing import median_step_ms  # noqa: E402
 
 
 def time_steps(compiled, a):
@@ -24,20 +25,7 @@ def time_steps(compiled, a):
     x = torch.randn(a.batch_size, 28, 28, 1)
     y = torch.arange(a.batch_size) % 10
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    forward = torch.compile(model) if compiled else model
-    times = []
-    for i in range(a.warmup + a.steps):
-        t0 = time.perf_counter()
-        loss = loss_fn(forward(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        t1 = time.perf_counter()
-        if i >= a.warmup:
-            times.append((t1 - t0) * 1e3)
-    times.sort()
-    return times[len(times) // 2]
+    return median_step_ms(torch.compile(model) if compiled else model, x, y, opt, a.steps, a.warmup)
 
 
 def main():

@@ -90,29 +90,33 @@ public struct GLiTSpaceConfig: Codable, Equatable, Sendable {
         return nil
     }
 
-    /// Per block the five decisions of the search, values ascending: `block<i>.global` (global
-    /// heads 0…heads; the rest are local), `.head_dim`, `.kernel`, `.expansion`, `.mlp_ratio`.
-    public var valueChoices: [[ValueChoice]] {
-        (0..<depth).map { i in
-            [ValueChoice(label: "block\(i).global", values: Array(0...max(heads, 0))),
-             ValueChoice(label: "block\(i).head_dim", values: headDims.sorted()),
-             ValueChoice(label: "block\(i).kernel", values: kernels.sorted()),
-             ValueChoice(label: "block\(i).expansion", values: expansions.sorted()),
-             ValueChoice(label: "block\(i).mlp_ratio", values: mlpRatios.sorted())]
-        }
+    /// The names of a block's five decisions: global heads (0…heads; the rest are local), head
+    /// dimension, the locality module's kernel and expansion, MLP ratio.
+    static let decisionNames = ["global", "head_dim", "kernel", "expansion", "mlp_ratio"]
+
+    /// The values of a block's five decisions, ascending, in `decisionNames`' order.
+    var decisionValues: [[Int]] {
+        [Array(0...max(heads, 0)), headDims.sorted(), kernels.sorted(), expansions.sorted(), mlpRatios.sorted()]
     }
 
-    public var modelSpace: ModelSpace { ModelSpace(decisions: valueChoices.flatMap { $0.map(\.decision) }) }
+    /// The search's decisions: per block `block<i>.global`, `.head_dim`, `.kernel`, `.expansion`, `.mlp_ratio`.
+    public var modelSpace: ModelSpace {
+        let values = decisionValues
+        return ModelSpace(decisions: (0..<depth).flatMap { i in
+            zip(Self.decisionNames, values).map { ValueChoice(label: "block\(i).\($0)", values: $1).decision }
+        })
+    }
 
     /// The decisions of GLiT's first search level (the global/local split of each block).
-    public var levelOneDecisions: [Int] { (0..<depth).map { 5 * $0 } }
+    public var levelOneDecisions: [Int] { (0..<depth).map { Self.decisionNames.count * $0 } }
 
     /// The architecture a path of `modelSpace` stands for (an index out of range reads as the nearest value).
     public func architecture(_ a: ArchitectureChoices) -> GLiTArchitecture {
-        let blocks = valueChoices.enumerated().map { i, block -> GLiTBlockShape in
-            let v = block.enumerated().map { j, choice -> Int in
-                let k = a.choices.indices.contains(5 * i + j) ? a.choices[5 * i + j].first ?? 0 : 0
-                return choice.values[min(max(k, 0), choice.values.count - 1)]
+        let values = decisionValues, n = Self.decisionNames.count
+        let blocks = (0..<depth).map { i -> GLiTBlockShape in
+            let v = values.enumerated().map { j, candidates -> Int in
+                let k = a.choices.indices.contains(n * i + j) ? a.choices[n * i + j].first ?? 0 : 0
+                return candidates[min(max(k, 0), candidates.count - 1)]
             }
             return GLiTBlockShape(globalHeads: v[0], localHeads: heads - v[0], headDim: v[1], kernel: v[2], expansion: v[3], mlpRatio: v[4])
         }
@@ -124,11 +128,12 @@ public struct GLiTSpaceConfig: Codable, Equatable, Sendable {
         guard g.patch == patch, g.dim == dim, g.blocks.count == depth else {
             throw ModelError(description: "glit: \(g) has patch \(g.patch), dim \(g.dim) and \(g.blocks.count) blocks; the space has \(patch), \(dim) and \(depth)")
         }
+        let values = decisionValues
         var out: [[Int]] = []
-        for (shape, block) in zip(g.blocks, valueChoices) {
+        for shape in g.blocks {
             if let p = problem(shape) { throw ModelError(description: "glit: \(p)") }
-            for (value, choice) in zip([shape.globalHeads, shape.headDim, shape.kernel, shape.expansion, shape.mlpRatio], block) {
-                out.append([choice.values.firstIndex(of: value) ?? 0])
+            for (value, candidates) in zip([shape.globalHeads, shape.headDim, shape.kernel, shape.expansion, shape.mlpRatio], values) {
+                out.append([candidates.firstIndex(of: value) ?? 0])
             }
         }
         return ArchitectureChoices(out)

@@ -139,13 +139,12 @@ public final class GLiTNetwork: Module, Layer {
 }
 
 /// GLiT's supernet: one `GLiTNetwork` at the space's largest block, and per block five value
-/// choices — `block<i>.global` (global heads 0…heads; the rest are local: the first search
+/// decisions (`GLiTSpaceConfig.modelSpace`) — `block<i>.global` (global heads 0…heads; the rest are local: the first search
 /// level), `block<i>.head_dim`, `.kernel`, `.expansion`, `.mlp_ratio` (the second). A path runs
 /// the leading slices of the shared weights; it computes exactly the stand-alone network that
 /// `instantiate` builds from them. Mixtures have no meaning here: they run the largest path.
 public final class GLiTSupernet: Module, Layer, Supernet {
     public let network: GLiTNetwork
-    public let choices: [[ValueChoice]]
     public let space: ModelSpace
     public var mask: [[Bool]]
 
@@ -154,7 +153,6 @@ public final class GLiTSupernet: Module, Layer, Supernet {
         var rng = SeededGenerator(seed: seed)
         network = GLiTNetwork(config: c, capacities: Array(repeating: c.largest, count: c.depth),
                               projectionHeads: Array(repeating: c.heads, count: c.depth), using: &rng)
-        choices = c.valueChoices
         space = c.modelSpace
         mask = space.fullMask
     }

@@ -107,8 +107,8 @@ private func affinePerChannel(_ u: Tensor, a: Tensor, b: (Tensor, Tensor)?, c: T
 }
 
 /// Layer normalisation over the last axis with optional affine parameters `[D]`. Rows are split
-/// across threads; the weight and bias gradients sum per chunk, then over chunks in order, so
-/// a result depends only on the thread count.
+/// across threads; the weight and bias gradients are split by column, each summed over the rows
+/// in order, so results are the same at any thread count.
 public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> Tensor {
     let d = x.shape.last!, rows = x.count / d
     let meanV = Tensor(uninitializedShape: [rows]), invStd = Tensor(uninitializedShape: [rows])
@@ -177,10 +177,9 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 
                 }
             }
         }
-        let gw = gwT.array, gb = gbT.array
         var grads: [Tensor?] = [gx]
-        if let weight { grads.append(weight.requiresGrad ? Tensor(shape: [d], data: gw) : nil) }
-        if let bias { grads.append(bias.requiresGrad ? Tensor(shape: [d], data: gb) : nil) }
+        if let weight { grads.append(weight.requiresGrad ? gwT : nil) }
+        if let bias { grads.append(bias.requiresGrad ? gbT : nil) }
         return grads
     }
 }

@@ -25,9 +25,7 @@ enum GLiTSearch {
             let last = space.decisions[d].candidates.count - 1
             mask[r] = mask[r].indices.map { $0 == last }
         }
-        var unbounded = s.config
-        (unbounded.minParameters, unbounded.maxParameters) = (0, 0)
-        let split = try s.evolve(net, mask: mask, stage: "glit-level1", bounds: unbounded, fitness: score)
+        let split = try s.evolve(net, mask: mask, stage: "glit-level1", bounded: false, fitness: score)
         s.log?("glit level 1 (global/local split): \(split.evaluated) candidates scored, best \(s.describe(split.architecture)) "
                + String(format: "%.4f", split.fitness))
         // Level two: the split fixed, the dimensions free.

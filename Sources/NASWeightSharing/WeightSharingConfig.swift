@@ -132,9 +132,6 @@ public struct WeightSharingConfig: Codable, Equatable, Sendable {
                     throw WeightSharingError.badConfig("'on_collapse' must be one of "
                         + CollapseAction.allCases.map(\.rawValue).joined(separator: ", ") + ", got '\(text)'")
                 }
-                guard key != "weight_optimizer" || ["sgd", "adamw"].contains(t) else {
-                    throw WeightSharingError.badConfig("'weight_optimizer' must be sgd or adamw, got '\(text)'")
-                }
                 object[key] = t
             } else if let i = Int(t) { object[key] = i } else if let d = Double(t) { object[key] = d } else {
                 throw WeightSharingError.badConfig("'\(key)' needs a number, got '\(text)'")
@@ -203,7 +200,9 @@ public struct WeightSharingConfig: Codable, Equatable, Sendable {
             throw WeightSharingError.badConfig("collapse_share must be in (0, 1] and collapse_patience at least 1")
         }
         guard (1...20).contains(restarts) else { throw WeightSharingError.badConfig("restarts must be 1…20") }
-        guard ["sgd", "adamw"].contains(weightOptimizer) else { throw WeightSharingError.badConfig("weight_optimizer must be sgd or adamw") }
+        guard ["sgd", "adamw"].contains(weightOptimizer) else {
+            throw WeightSharingError.badConfig("'weight_optimizer' must be sgd or adamw, got '\(weightOptimizer)'")
+        }
         guard minParameters >= 0, maxParameters >= 0, maxParameters == 0 || maxParameters >= minParameters else {
             throw WeightSharingError.badConfig("need 0 ≤ min_parameters ≤ max_parameters (0: no bound)")
         }

@@ -255,17 +255,17 @@ public final class WeightSharingSearch {
                       rows.count - 1 - best, what)
     }
 
-    /// SPOS's evolution (`ChoiceEvolution`) over the paths of `net` that `mask` allows and the
-    /// parameter bounds admit, with the run's evolution settings and a generator of its own per
-    /// `stage`; throws when no path is within the bounds.
+    /// SPOS's evolution (`ChoiceEvolution`) over the paths of `net` that `mask` allows and, when
+    /// `bounded`, the parameter bounds admit, with the run's evolution settings and a generator of
+    /// its own per `stage`; throws when no path is within the bounds.
     func evolve(_ net: any Supernet, mask: [[Bool]], stage: String, population: Int? = nil, generations: Int? = nil,
-                bounds: WeightSharingConfig? = nil, fitness: (ArchitectureChoices) -> Double) throws -> ChoiceEvolution.Outcome {
+                bounded: Bool = true, fitness: (ArchitectureChoices) -> Double) throws -> ChoiceEvolution.Outcome {
         var rng = generator(stage: stage, epoch: 0)
-        let c = bounds ?? config
+        let c = config
         let found = ChoiceEvolution.search(space: net.space, population: population ?? c.population,
                                            generations: generations ?? c.generations, parents: c.parents,
                                            mutationProbability: c.mutationProbability, mask: mask, using: &rng,
-                                           feasible: { c.admits(net.pathParameterCount($0)) }, fitness: fitness)
+                                           feasible: { !bounded || c.admits(net.pathParameterCount($0)) }, fitness: fitness)
         guard let found else {
             throw WeightSharingError.badConfig("no architecture drawn has \(c.minParameters)…\(c.maxParameters) weights "
                                                + "(min_parameters, max_parameters); widen the bounds")

@@ -102,14 +102,12 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// A Pre-LN ViT's multiply-adds per image, counted as GLiT counts its networks (a ViT is a
-    /// GLiT network whose heads are all global), for comparisons at equal cost.
-    func vitMultiplyAdds(_ train: Dataset, _ classes: Int) throws -> String {
-        var v = ViTConfig(height: train.height, width: train.width, channels: train.channels, classes: classes)
-        try v.apply(try keyValueOverrides(params))
-        guard v.normFirst else { return "" }
+    /// GLiT network whose heads are all global), for comparisons at equal cost; empty for other models.
+    func vitMultiplyAdds(_ net: any Layer) -> String {
+        guard let v = (net as? VisionTransformer)?.config, v.normFirst else { return "" }
         var c = GLiTSpaceConfig()
         (c.height, c.width, c.channels, c.classes, c.patch, c.dim, c.depth, c.heads) =
-            (v.height, v.width, v.channels, classes, v.patch, v.dim, v.depth, v.heads)
+            (v.height, v.width, v.channels, v.classes, v.patch, v.dim, v.depth, v.heads)
         let plain = GLiTArchitecture.plainViT(patch: v.patch, dim: v.dim, depth: v.depth, heads: v.heads, mlpRatio: v.mlpRatio)
         return " (\(plain.multiplyAccumulates(c)) multiply-adds per image)"
     }
@@ -142,7 +140,7 @@ struct TrainCommand: ParsableCommand {
         case nil:
             net = try ModelZoo.make(model, height: train.height, width: train.width, channels: train.channels,
                                     classes: classes, parameters: try keyValueOverrides(params), seed: seed)
-            description = "model \(model)" + (params.isEmpty ? "" : " " + params.joined(separator: " ")) + (model == "vit" ? try vitMultiplyAdds(train, classes) : "")
+            description = "model \(model)" + (params.isEmpty ? "" : " " + params.joined(separator: " ")) + vitMultiplyAdds(net)
         case "nb201":
             guard let arch else { throw ValidationError("--space nb201 needs --arch '<cell string>'") }
             let cell = try NB201Cell(parsing: arch)

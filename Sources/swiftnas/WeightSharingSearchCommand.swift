@@ -28,7 +28,7 @@ enum WeightSharingSearchCLI {
             let estimator = NB201TabularEstimator(table: try NB201Table.load(explicit: benchmark))
             try NB201Search.checkMetrics(request)
             try search(request, method: method, space: space, config: config, estimator: estimator.name, store: store,
-                       data: data, checkpoint: checkpoint, quiet: quiet) { result, configuration, trialStore in
+                       data: data, checkpoint: checkpoint, quiet: quiet) { result, _, configuration, trialStore in
                 let runner = ExperimentRunner(space: NB201SearchSpace(), estimator: estimator,
                                               strategy: DerivedArchitectureStrategy(space: NB201SearchSpace(), architecture: result.cell),
                                               configuration: configuration, store: trialStore)
@@ -37,22 +37,25 @@ enum WeightSharingSearchCLI {
                 return summary
             }
         case .darts:
-            try recordScore(request, method: method, space: space, searchSpace: DARTSSearchSpace(), config: config, benchmark: benchmark,
-                            store: store, data: data, checkpoint: checkpoint, quiet: quiet, label: "genotype")
+            try recordScore(request, method: method, space: space, config: config, benchmark: benchmark,
+                            store: store, data: data, checkpoint: checkpoint, quiet: quiet) { _ in DARTSSearchSpace() }
         case .glit:
-            let (train, _) = try loadDataSet(data, testFraction: 0.2, seed: request.seed)
-            let glit = SupernetSpace.glitConfig(config, imageSize: config.imageSize, inputChannels: train.channels, classes: train.classCount)
-            try recordScore(request, method: method, space: space, searchSpace: GLiTSearchSpace(config: glit), config: config,
-                            benchmark: benchmark, store: store, data: data, checkpoint: checkpoint, quiet: quiet, label: "architecture")
+            // The space of the supernet the search trained: the same settings, the same data.
+            try recordScore(request, method: method, space: space, config: config, benchmark: benchmark,
+                            store: store, data: data, checkpoint: checkpoint, quiet: quiet) { d in
+                GLiTSearchSpace(config: SupernetSpace.glitConfig(config, imageSize: d.imageSize, inputChannels: d.inputChannels,
+                                                                 classes: d.classes))
+            }
         }
     }
 
     /// A space without a table (DARTS's, GLiT's): the final trial records the method's own score
     /// (`search_score`) and the architecture in the space's notation.
     private static func recordScore<Space: SearchSpace & Codable>(_ request: SearchRequest, method: WeightSharingMethod, space: SupernetSpace,
-                                                        searchSpace: Space, config: WeightSharingConfig, benchmark: String?,
+                                                        config: WeightSharingConfig, benchmark: String?,
                                                         store: String?, data: String, checkpoint: String?, quiet: Bool,
-                                                        label: String) throws where Space.Architecture == ArchitectureChoices {
+                                                        searchSpace: @escaping (SupernetData) -> Space) throws
+        where Space.Architecture == ArchitectureChoices {
         guard benchmark == nil else { throw ValidationError("--benchmark: the \(space.rawValue) space has no benchmark table") }
         let metric = SearchScoreEstimator<Space>.metric
         var request = request
@@ -63,14 +66,15 @@ enum WeightSharingSearchCLI {
             throw ValidationError("\(flag) \(value): a \(space.rawValue)-space search records only '\(metric)'")
         }
         try search(request, method: method, space: space, config: config, estimator: "supernet", store: store,
-                   data: data, checkpoint: checkpoint, quiet: quiet) { result, configuration, trialStore in
+                   data: data, checkpoint: checkpoint, quiet: quiet) { result, supernetData, configuration, trialStore in
+            let searchSpace = searchSpace(supernetData)
             let estimator = SearchScoreEstimator<Space>(architecture: result.architecture, score: result.score,
                                                         epochs: Double(result.epochsRun))
             let runner = ExperimentRunner(space: searchSpace, estimator: estimator,
                                           strategy: DerivedArchitectureStrategy(space: searchSpace, architecture: result.architecture),
                                           configuration: configuration, store: trialStore)
             let summary = try runner.run()
-            print("\(label): \(result.description)")
+            print("\(space.notation): \(result.description)")
             print("\(metric) (\(result.scoreName)): \(String(format: "%.4f", result.score))")
             return summary
         }
@@ -80,7 +84,7 @@ enum WeightSharingSearchCLI {
     /// checkpoint), the health log, recording the final trial (`record`), and the result line.
     private static func search(_ request: SearchRequest, method: WeightSharingMethod, space: SupernetSpace, config: WeightSharingConfig,
                                estimator: String, store: String?, data: String, checkpoint: String?, quiet: Bool,
-                               record: (WeightSharingResult, ExperimentConfiguration, any TrialStore) throws -> ExperimentSummary) throws {
+                               record: (WeightSharingResult, SupernetData, ExperimentConfiguration, any TrialStore) throws -> ExperimentSummary) throws {
         // Everything the user can get wrong is checked before the supernet trains: the metrics,
         // and a store that is busy, foreign, or holds another experiment.
         let configuration = ExperimentConfiguration(
@@ -120,15 +124,26 @@ enum WeightSharingSearchCLI {
             let lines = try result.health.map { String(decoding: try encoder.encode(HealthLine($0)), as: UTF8.self) }
             try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: URL(fileURLWithPath: store + ".health.jsonl"))
         }
-        let summary = try record(result, configuration, trialStore)
+        let summary = try record(result, supernetData, configuration, trialStore)
         guard let final = summary.finalTrial, final.architecture == result.description else {
             throw ValidationError("the store \(store ?? "") holds another final architecture than this search derived; use a new store")
         }
         let reported = final.metrics[request.report].map { String(format: "%.2f", $0) } ?? "nan"
-        let name = [.nb201: "cell", .darts: "genotype"][space] ?? "architecture"
+
         print(String(format: "weight-sharing result: method=%@ seed=%llu %@=%@ %@=%@ supernet_epochs_run=%d search_seconds=%.1f collapse=%@",
-                     method.rawValue, request.seed, name, result.description, request.report, reported,
+                     method.rawValue, request.seed, space.notation, result.description, request.report, reported,
                      result.epochsRun, result.seconds, result.collapse ?? "none"))
+    }
+}
+
+extension SupernetSpace {
+    /// What users call an architecture of this space in its notation.
+    var notation: String {
+        switch self {
+        case .nb201: return "cell"
+        case .darts: return "genotype"
+        case .glit: return "architecture"
+        }
     }
 }
 
