@@ -249,6 +249,71 @@ void nas_relu_backward(const float *restrict g, const float *restrict y, long n,
     for (long i = 0; i < n; i++) gx[i] = y[i] > 0 ? g[i] : 0;
 }
 
+// exp and erf without libm calls, so the loops below vectorize (libm's expf/erff are calls the
+// vectorizer cannot see through: GELU's erf alone took 7 % of a ViT training step).
+
+// e^x, relative error below 3e-7 on [-87, 88]; inputs outside are clamped there. NaN stays NaN.
+static inline float nas_exp(float v) {
+    float x = v < -87.0f ? -87.0f : (v > 88.0f ? 88.0f : v);
+    // Adding 1.5·2²³ rounds x·log₂e to an integer k held in the sum's low mantissa bits.
+    float shifted = x * 1.442695041f + 12582912.0f;
+    float k = shifted - 12582912.0f;
+    // r = x − k·ln 2 in two parts (Cody–Waite), exact to float precision; |r| ≤ ln2/2.
+    float r = (x - k * 0.693359375f) + k * 2.12194440e-4f;
+    // e^r by its Taylor series to r⁶ (remainder below 1.3e-7 relative).
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.16666667f + r * (0.041666668f + r * (0.008333334f + r * 0.0013888889f)))));
+    unsigned bits;
+    memcpy(&bits, &shifted, 4);
+    bits = (bits - 0x4B400000u + 127u) << 23;   // 2^k in the exponent field
+    float scale;
+    memcpy(&scale, &bits, 4);
+    return p * scale;
+}
+
+// erf(x), absolute error below 5e-7: Abramowitz & Stegun 7.1.26, odd in x.
+static inline float nas_erf(float v) {
+    float a = v < 0 ? -v : v;
+    float t = 1.0f / (1.0f + 0.3275911f * a);
+    float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+    float r = 1.0f - poly * nas_exp(-a * a);
+    return v < 0 ? -r : r;
+}
+
+NAS_CLONES
+void nas_gelu_forward(const float *restrict x, long n, float *restrict y, float *restrict cdf) {
+    for (long i = 0; i < n; i++) {
+        float phi = 0.5f * (1.0f + nas_erf(x[i] * 0.70710678f));
+        y[i] = x[i] * phi;
+        cdf[i] = phi;
+    }
+}
+
+NAS_CLONES
+void nas_gelu_backward(const float *restrict x, const float *restrict cdf, const float *restrict g, long n,
+                       float *restrict gx) {
+    for (long i = 0; i < n; i++) gx[i] = g[i] * (cdf[i] + x[i] * 0.39894228f * nas_exp(-0.5f * x[i] * x[i]));
+}
+
+NAS_CLONES
+void nas_sigmoid_forward(const float *restrict x, long n, float *restrict out) {
+    for (long i = 0; i < n; i++) out[i] = 1.0f / (1.0f + nas_exp(-x[i]));
+}
+
+NAS_CLONES
+void nas_softmax_rows(const float *restrict x, long rows, long d, float scale, float *restrict out) {
+    for (long r = 0; r < rows; r++) {
+        const float *row = x + r * d;
+        float *o = out + r * d;
+        float m = -__builtin_inff();
+        for (long i = 0; i < d; i++) m = scale * row[i] > m ? scale * row[i] : m;
+        for (long i = 0; i < d; i++) o[i] = nas_exp(scale * row[i] - m);
+        float s = 0;
+        for (long i = 0; i < d; i++) s += o[i];   // in order: the same sum at any thread count
+        float inv = 1.0f / s;
+        for (long i = 0; i < d; i++) o[i] *= inv;
+    }
+}
+
 #include <malloc.h>
 
 void nas_tune_allocator(void) {

@@ -24,12 +24,16 @@ public final class MultiHeadAttention: Module {
     /// Self-attention when `key`/`value` are nil. `mask` (optional, `[T, S]`) is added to the scores
     /// (use −∞ to block a position).
     public func callAsFunction(_ query: Tensor, key: Tensor? = nil, value: Tensor? = nil, mask: Tensor? = nil) -> Tensor {
+        if key == nil && value == nil {   // self-attention: one projection, heads read in place
+            let qkv = linear(query, weight: inProjWeight, bias: inProjBias)
+            return outProj(packedSelfAttention(qkv, heads: heads, mask: mask))
+        }
         let b = query.shape[0]
         let k = key ?? query, v = value ?? query
         func project(_ x: Tensor, _ part: Int) -> Tensor {
             let w = inProjWeight.slice(axis: 0, (part * dim)..<((part + 1) * dim))
             let bias = inProjBias.slice(axis: 0, (part * dim)..<((part + 1) * dim))
-            return splitHeads(matmul(x, w, transposeB: true) + bias, heads: heads)
+            return splitHeads(linear(x, weight: w, bias: bias), heads: heads)
         }
         let q = project(query, 0), kk = project(k, 1), vv = project(v, 2)
         return outProj(attentionContext(q, kk, vv, batch: b, heads: heads, mask: mask))
@@ -40,9 +44,11 @@ public final class MultiHeadAttention: Module {
 /// returned with the heads side by side, `[B, T, H·d]` (the input of an output projection).
 public func attentionContext(_ q: Tensor, _ k: Tensor, _ v: Tensor, batch b: Int, heads: Int, mask: Tensor? = nil) -> Tensor {
     let t = q.shape[1], hd = q.shape[2]
-    var scores = matmul(q, k, transposeB: true) * (1 / Float(hd).squareRoot())
-    if let mask { scores = scores + mask }
-    return matmul(softmax(scores), v)                                // [B·H, T, hd]
+    let scale = 1 / Float(hd).squareRoot()
+    let scores = matmul(q, k, transposeB: true)
+    // Without a mask the 1/√d folds into the softmax; a mask is added to the scaled scores.
+    let weights = mask.map { softmax(scores * scale + $0) } ?? softmax(scores, scale: scale)
+    return matmul(weights, v)                                        // [B·H, T, hd]
         .reshaped([b, heads, t, hd]).permuted([0, 2, 1, 3]).reshaped([b, t, heads * hd])
 }
 

@@ -10,10 +10,7 @@ public final class Linear: Module, Layer {
         self.bias = bias ? Init.bias(outFeatures, fanIn: inFeatures, using: &rng) : nil
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        let y = matmul(x, weight, transposeB: true)
-        return bias.map { y + $0 } ?? y
-    }
+    public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
 }
 
 /// 2-D convolution on channels-last input; weight `[Cout, KH, KW, Cin/groups]`.

@@ -23,18 +23,26 @@ func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
 
 /// Visits every element of `outShape` in row-major order with the flat offsets into two
 /// broadcast operands. The innermost axis is handed over as a run so callers loop tightly.
+/// `rows` (runs, counted over all but the last axis) limits the visit to a part, so callers
+/// can split the work across threads.
 @inline(__always)
-func forEachBroadcastRun(_ outShape: [Int], _ sa: [Int], _ sb: [Int],
+func forEachBroadcastRun(_ outShape: [Int], _ sa: [Int], _ sb: [Int], rows: Range<Int>? = nil,
                          _ body: (_ outOffset: Int, _ aOffset: Int, _ bOffset: Int,
                                   _ length: Int, _ aStep: Int, _ bStep: Int) -> Void) {
     let rank = outShape.count
     if rank == 0 { body(0, 0, 0, 1, 0, 0); return }
     let inner = outShape[rank - 1]
-    let outer = elementCount(outShape) / max(inner, 1)
+    let outer = broadcastRunCount(outShape)
     if inner == 0 || outer == 0 { return }
+    let visit = rows ?? 0..<outer
+    // The multi-index and operand offsets of the first run visited.
     var index = [Int](repeating: 0, count: rank)
-    var oa = 0, ob = 0
-    for r in 0..<outer {
+    var oa = 0, ob = 0, rest = visit.lowerBound
+    for ax in stride(from: rank - 2, through: 0, by: -1) {
+        index[ax] = rest % outShape[ax]; rest /= outShape[ax]
+        oa += index[ax] * sa[ax]; ob += index[ax] * sb[ax]
+    }
+    for r in visit {
         body(r * inner, oa, ob, inner, sa[rank - 1], sb[rank - 1])
         // Advance the multi-index over all but the last axis.
         var ax = rank - 2
@@ -47,6 +55,12 @@ func forEachBroadcastRun(_ outShape: [Int], _ sa: [Int], _ sb: [Int],
             ax -= 1
         }
     }
+}
+
+/// Number of innermost-axis runs `forEachBroadcastRun` visits for `outShape`.
+func broadcastRunCount(_ outShape: [Int]) -> Int {
+    guard let inner = outShape.last else { return 1 }
+    return elementCount(outShape) / max(inner, 1)
 }
 
 extension Tensor {

@@ -1,18 +1,23 @@
+import CKernels
 import Foundation
 
-/// Softmax along the last axis.
-public func softmax(_ x: Tensor) -> Tensor {
-    let out = softmaxKernel(x)
+/// Softmax along the last axis of `scale · x` (attention folds its 1/√d into `scale`, saving a
+/// pass over the scores).
+public func softmax(_ x: Tensor, scale: Float = 1) -> Tensor {
+    let out = softmaxKernel(x, scale: scale)
     let d = x.shape.last!
     let saved = out.detach()   // not `out`: the tape closure must not retain its own output
     return out.recorded("softmax", [x]) { g in
-        // dx = y ⊙ (g − Σ g·y)
+        // dx = scale · y ⊙ (g − Σ g·y)
         let gx = Tensor(uninitializedShape: x.shape)
-        for r in 0..<(x.count / d) {
-            let y = saved.data + r * d, gr = g.data + r * d
-            var dot: Float = 0
-            for i in 0..<d { dot += gr[i] * y[i] }
-            for i in 0..<d { gx.data[r * d + i] = y[i] * (gr[i] - dot) }
+        let py = UncheckedSendable(saved.data), pg = UncheckedSendable(g.data), px = UncheckedSendable(gx.data)
+        Parallel.forChunks(x.count / d, minChunk: max(1, elementwiseChunk / d)) { _, rows in
+            for r in rows {
+                let y = py.value + r * d, gr = pg.value + r * d, o = px.value + r * d
+                var dot: Float = 0
+                for i in 0..<d { dot += gr[i] * y[i] }
+                for i in 0..<d { o[i] = scale * y[i] * (gr[i] - dot) }
+            }
         }
         return [gx]
     }
@@ -45,17 +50,13 @@ public func logSoftmax(_ x: Tensor) -> Tensor {
     }
 }
 
-func softmaxKernel(_ x: Tensor) -> Tensor {
+func softmaxKernel(_ x: Tensor, scale: Float = 1) -> Tensor {
     let d = x.shape.last!
     let out = Tensor(uninitializedShape: x.shape)
-    for r in 0..<(x.count / d) {
-        let row = x.data + r * d, o = out.data + r * d
-        var m = -Float.infinity
-        for i in 0..<d { m = max(m, row[i]) }
-        var s: Float = 0
-        for i in 0..<d { o[i] = Foundation.exp(row[i] - m); s += o[i] }
-        let inv = 1 / s
-        for i in 0..<d { o[i] *= inv }
+    let px = UncheckedSendable(x.data), po = UncheckedSendable(out.data)
+    Parallel.forChunks(x.count / d, minChunk: max(1, elementwiseChunk / d)) { _, rows in
+        let lo = rows.lowerBound * d
+        nas_softmax_rows(px.value + lo, rows.count, d, scale, po.value + lo)
     }
     return out
 }

@@ -25,9 +25,12 @@ extension Tensor {
         let inStrides = contiguousStrides(shape)
         let srcStrides = order.map { inStrides[$0] }
         let out = Tensor(uninitializedShape: outShape)
-        let p = data, po = out.data
-        forEachBroadcastRun(outShape, srcStrides, srcStrides) { o, os, _, n, step, _ in
-            for i in 0..<n { po[o + i] = p[os + i * step] }
+        let p = UncheckedSendable(data), po = UncheckedSendable(out.data)
+        let runs = broadcastRunCount(outShape), runLength = outShape.last ?? 1
+        Parallel.forChunks(runs, minChunk: Swift.max(1, elementwiseChunk / Swift.max(runLength, 1))) { _, rows in
+            forEachBroadcastRun(outShape, srcStrides, srcStrides, rows: rows) { o, os, _, n, step, _ in
+                for i in 0..<n { po.value[o + i] = p.value[os + i * step] }
+            }
         }
         var inverse = [Int](repeating: 0, count: rank)
         for (i, a) in order.enumerated() { inverse[a] = i }

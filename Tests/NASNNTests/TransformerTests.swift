@@ -53,6 +53,31 @@ final class TransformerTests: XCTestCase {
 
     /// The two block orders differ where they should: Post-LN ends each block in a layer norm
     /// (zero mean, unit variance per token), Pre-LN does not and adds a final norm instead.
+    /// Self-attention through the packed op equals the per-head route (slices, head permutes,
+    /// batched matmuls): outputs and every gradient, with and without a mask.
+    func testPackedSelfAttentionEqualsPerHeadRoute() {
+        var rng = SeededGenerator(seed: 5)
+        let attention = MultiHeadAttention(dim: 12, heads: 3, using: &rng)
+        let mask = Tensor(shape: [5, 5], data: (0..<25).map { $0 % 5 > $0 / 5 ? -Float.infinity : 0 })
+        for m in [nil, mask] {
+            let x = Tensor.normal([2, 5, 12], using: &rng)
+            func run(_ f: (Tensor) -> Tensor) -> [[Float]] {
+                for p in attention.parameters() { p.grad = nil }
+                let input = x.copy(); input.requiresGrad = true
+                let y = f(input)
+                var g = SeededGenerator(seed: 9)
+                y.backward(Tensor.normal(y.shape, using: &g))
+                return [y.array, input.grad?.array ?? []] + attention.parameters().map { $0.grad?.array ?? [] }
+            }
+            let packed = run { attention($0, mask: m) }
+            let perHead = run { attention($0, key: $0, value: $0, mask: m) }   // key/value given: the per-head route
+            for (i, (a, b)) in zip(packed, perHead).enumerated() {
+                XCTAssertFalse(b.isEmpty, "gradient \(i)")
+                assertClose(a, b, tolerance: 1e-5, "\(m == nil ? "no mask" : "mask"): tensor \(i)")
+            }
+        }
+    }
+
     func testPreAndPostLNBlocks() {
         var rng = SeededGenerator(seed: 3)
         let x = Tensor.normal([2, 5, 8], std: 3, using: &rng)

@@ -58,6 +58,54 @@ final class ForwardReferenceTests: XCTestCase {
         expect("a / s", x / 4, x) { $0 / 4 }
     }
 
+    /// GELU, σ, SiLU and softmax run on the C kernels' own exp and erf (they vectorize, libm's
+    /// don't): over a dense grid, including the clamped tails, they stay within float accuracy
+    /// of Float64 references, and NaN stays NaN.
+    func testVectorizedTranscendentalsAgainstFloat64() {
+        let grid = (0..<200_001).map { Float($0) / 10_000 - 10 }            // [-10, 10]
+        let x = Tensor(shape: [grid.count], data: grid)
+        let gy = gelu(x).array, sy = sigmoid(x).array, wy = silu(x).array
+        var worstGelu = 0.0, worstSigmoid = 0.0, worstSilu = 0.0
+        for (i, v) in grid.enumerated() {
+            let d = Double(v), s = 1 / (1 + Foundation.exp(-d))
+            worstGelu = max(worstGelu, Swift.abs(Double(gy[i]) - 0.5 * d * (1 + erf(d / 2.0.squareRoot()))) / max(1, Swift.abs(d)))
+            worstSigmoid = max(worstSigmoid, Swift.abs(Double(sy[i]) - s) / s)
+            worstSilu = max(worstSilu, Swift.abs(Double(wy[i]) - d * s) / max(1e-3, Swift.abs(d * s)))
+        }
+        XCTAssertLessThan(worstGelu, 1e-6, "gelu error relative to max(1, |x|)")
+        XCTAssertLessThan(worstSigmoid, 1e-6, "sigmoid relative error")
+        XCTAssertLessThan(worstSilu, 1e-6, "silu relative error")
+        let tails = Tensor(shape: [4], data: [-200, -90, 90, 200])
+        XCTAssertEqual(sigmoid(tails).array.map { $0 < 1e-30 }, [true, true, false, false])
+        XCTAssertEqual(Array(sigmoid(tails).array[2...]), [1, 1])
+        XCTAssertEqual(gelu(tails).array, [0, 0, 90, 200])
+        XCTAssertTrue(gelu(Tensor(shape: [1], data: [.nan])).array[0].isNaN, "gelu(NaN)")
+        XCTAssertTrue(sigmoid(Tensor(shape: [1], data: [.nan])).array[0].isNaN, "sigmoid(NaN)")
+
+        let scores = randn([50, 17], &rng, std: 4)
+        for scale: Float in [1, 0.25, -2] {
+            let y = softmax(scores, scale: scale).array
+            for r in 0..<50 {
+                let row = (0..<17).map { Double(scores.data[r * 17 + $0]) * Double(scale) }
+                let m = row.max()!, z = row.reduce(0) { $0 + Foundation.exp($1 - m) }
+                assertClose(Array(y[(r * 17)..<((r + 1) * 17)]), row.map { Float(Foundation.exp($0 - m) / z) },
+                            rtol: 1e-6, atol: 1e-9, "softmax row \(r), scale \(scale)")
+            }
+        }
+        let masked = softmax(Tensor(shape: [1, 3], data: [0, -.infinity, 0])).array
+        assertClose(masked, [0.5, 0, 0.5], rtol: 1e-6, atol: 1e-30, "softmax with a −∞ entry")
+        XCTAssertTrue(softmax(Tensor(shape: [1, 2], data: [.nan, 0])).array[0].isNaN, "softmax(NaN)")
+    }
+
+    /// `linear` (bias written first, GEMM accumulating onto it) equals matmul + bias.
+    func testLinearEqualsMatmulPlusBias() {
+        let x = randn([2, 7, 5], &rng), w = randn([3, 5], &rng), b = randn([3], &rng)
+        assertClose(linear(x, weight: w, bias: b).array, (matmul(x, w, transposeB: true) + b).array,
+                    rtol: 1e-6, atol: 1e-6, "linear")
+        XCTAssertEqual(linear(x, weight: w, bias: b).shape, [2, 7, 3])
+        XCTAssertEqual(linear(x, weight: w, bias: nil).array, matmul(x, w, transposeB: true).array)
+    }
+
     func testBinaryBroadcast() {
         let pairs: [([Int], [Int])] = [([2, 1, 4], [3, 1]), ([2, 3], [3]), ([1], [2, 2]), ([2, 3], []), ([4, 1], [1, 5])]
         for (sa, sb) in pairs {

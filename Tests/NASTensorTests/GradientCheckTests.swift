@@ -218,6 +218,25 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
+    func testLinear() {
+        assertGradients("linear rank 3", [randn([2, 3, 4], &rng), randn([5, 4], &rng), randn([5], &rng)]) {
+            linear($0[0], weight: $0[1], bias: $0[2])
+        }
+        assertGradients("linear rank 2", [randn([3, 4], &rng), randn([2, 4], &rng), randn([2], &rng)]) {
+            linear($0[0], weight: $0[1], bias: $0[2])
+        }
+    }
+
+    func testPackedSelfAttention() {
+        // [B=2, T=3, 3·D] with D = 2 heads · 2: scores, softmax, values and the packed layout.
+        assertGradients("packed self-attention", [randn([2, 3, 12], &rng)]) { packedSelfAttention($0[0], heads: 2) }
+        let mask = Tensor(shape: [3, 3], data: [0, -.infinity, -.infinity, 0, 0, -.infinity, 0, 0, 0])
+        assertGradients("packed self-attention, causal mask", [randn([2, 3, 12], &rng)]) {
+            packedSelfAttention($0[0], heads: 2, mask: mask)
+        }
+        assertGradients("packed self-attention, one head", [randn([1, 4, 9], &rng)]) { packedSelfAttention($0[0], heads: 1) }
+    }
+
     func testMatmulBatched() {
         assertGradients("bmm", [randn([2, 3, 4], &rng), randn([2, 4, 5], &rng)]) { matmul($0[0], $0[1]) }
         assertGradients("bmm transposeB", [randn([2, 3, 4], &rng), randn([2, 5, 4], &rng)]) {
@@ -363,6 +382,8 @@ final class GradientCheckTests: XCTestCase {
     func testSoftmax() {
         assertGradients("softmax", [randn([3, 5], &rng, std: 2)]) { softmax($0[0]) }
         assertGradients("softmax rank 3", [randn([2, 2, 4], &rng)]) { softmax($0[0]) }
+        assertGradients("softmax scaled", [randn([3, 5], &rng, std: 2)]) { softmax($0[0], scale: 0.35) }
+        assertGradients("softmax negative scale", [randn([2, 4], &rng)]) { softmax($0[0], scale: -1.5) }
         assertGradients("logSoftmax", [randn([3, 5], &rng, std: 2)]) { logSoftmax($0[0]) }
         assertGradients("logSoftmax rank 3", [randn([2, 2, 4], &rng)]) { logSoftmax($0[0]) }
     }

@@ -66,6 +66,26 @@ final class ParallelConsistencyTests: ThreadCountRestoringTestCase {
         assertThreadIndependent("batched matmul", [ba, bb]) { matmul($0[0], $0[1]) }
     }
 
+    /// Element-wise kernels, softmax rows, permutes and `linear` split their work only above a
+    /// chunk size (32 Ki elements), so these inputs are large enough to be split.
+    func testLargeElementwiseKernelsAcrossThreadCounts() {
+        var rng = SeededGenerator(seed: 25)
+        let x = Tensor.normal([96, 17, 48], std: 2, using: &rng)
+        assertThreadIndependent("gelu", [x]) { gelu($0[0]) }
+        assertThreadIndependent("silu", [x]) { silu($0[0]) }
+        assertThreadIndependent("sigmoid", [x]) { sigmoid($0[0]) }
+        assertThreadIndependent("relu", [x]) { relu($0[0]) }
+        assertThreadIndependent("x · scalar", [x, Tensor(shape: [1], data: [0.5])]) { $0[0] * $0[1] }
+        assertThreadIndependent("softmax", [x]) { softmax($0[0], scale: 0.3) }
+        assertThreadIndependent("permute", [x]) { $0[0].reshaped([96, 17, 4, 12]).permuted([0, 2, 1, 3]) }
+        assertThreadIndependent("packed self-attention", [Tensor.normal([9, 17, 48], using: &rng)]) {
+            packedSelfAttention($0[0], heads: 4)
+        }
+        assertThreadIndependent("linear", [x, Tensor.normal([40, 48], using: &rng), Tensor.normal([40], using: &rng)]) {
+            linear($0[0], weight: $0[1], bias: $0[2])
+        }
+    }
+
     func testLargeMatmulMatchesNaiveWithSeveralWorkers() {
         Parallel.threadCount = 3
         var rng = SeededGenerator(seed: 24)

@@ -49,6 +49,12 @@ void nas_channel_affine(const float *u, const float *a, const float *b, const fl
 /// out = max(x, 0); and the gradient gx = g where y > 0.
 void nas_relu_forward(const float *x, long n, float *out);
 void nas_relu_backward(const float *g, const float *y, long n, float *gx);
+// GELU (exact erf form): y = x·Φ(x), and Φ(x) kept for the backward gx = g·(Φ(x) + x·φ(x)).
+void nas_gelu_forward(const float *x, long n, float *y, float *cdf);
+void nas_gelu_backward(const float *x, const float *cdf, const float *g, long n, float *gx);
+void nas_sigmoid_forward(const float *x, long n, float *out);
+// Softmax of scale·x along rows of length d.
+void nas_softmax_rows(const float *x, long rows, long d, float scale, float *out);
 
 /// Raises glibc's mmap and trim thresholds so large, short-lived tensors reuse heap memory.
 void nas_tune_allocator(void);
