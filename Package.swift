@@ -25,12 +25,13 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         // Hot non-GEMM kernels in C with runtime CPU dispatch (target_clones), no unsafe flags.
         .target(name: "CKernels", path: "Sources/CKernels"),
         // Architecture types and file formats that need no engine: NAS-Bench-201 cells, the
-        // SearchSpace/Estimator protocols (NASArchitectures); gzip and data errors (NASFiles).
+        // SearchSpace/Estimator protocols (NASArchitectures); gzip, PNG and data errors (NASFiles).
         .target(name: "NASArchitectures"),
-        .target(name: "NASFiles", dependencies: ["CZlib"]),
+        .target(name: "NASFiles", dependencies: ["CZlib", "CPNG"]),
         .target(name: "NASTensor", dependencies: ["COpenBLAS", "CKernels"]),
         .target(name: "NASNN", dependencies: ["NASTensor"]),
         .target(name: "NASData", dependencies: ["NASFiles", "NASTensor"]),

@@ -102,3 +102,19 @@ public func mseLoss(_ x: Tensor, _ y: Tensor) -> Tensor {
     let d = x - y
     return (d * d).mean()
 }
+
+/// Mean binary cross-entropy of `logits` against 0/1 `targets` of the same shape, in the stable
+/// form max(x, 0) − x·t + log(1 + e^−|x|) (PyTorch's `binary_cross_entropy_with_logits`).
+public func binaryCrossEntropyWithLogits(_ logits: Tensor, _ targets: Tensor) -> Tensor {
+    precondition(logits.shape == targets.shape, "binaryCrossEntropyWithLogits: \(logits.shape) vs \(targets.shape)")
+    return (relu(logits) - logits * targets + log(exp(-abs(logits)) + 1)).mean()
+}
+
+/// Soft Dice loss 1 − (2·Σ σ(x)·t + s) / (Σ σ(x) + Σ t + s) over the whole batch, with
+/// smoothing `s` (1 by default, so empty masks and empty predictions give 0, not 0/0).
+public func softDiceLoss(_ logits: Tensor, _ targets: Tensor, smoothing: Float = 1) -> Tensor {
+    precondition(logits.shape == targets.shape, "softDiceLoss: \(logits.shape) vs \(targets.shape)")
+    let p = sigmoid(logits)
+    let overlap = (p * targets).sum() * 2 + smoothing
+    return neg(overlap / (p.sum() + targets.sum() + smoothing)) + 1
+}

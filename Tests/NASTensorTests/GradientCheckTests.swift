@@ -388,6 +388,25 @@ final class GradientCheckTests: XCTestCase {
         assertGradients("logSoftmax rank 3", [randn([2, 2, 4], &rng)]) { logSoftmax($0[0]) }
     }
 
+    func testSegmentationLosses() {
+        let targets = Tensor(shape: [2, 3], data: [1, 0, 1, 0, 0, 1])
+        assertGradients("binaryCrossEntropyWithLogits", [randn([2, 3], &rng, std: 2)]) {
+            binaryCrossEntropyWithLogits($0[0], targets)
+        }
+        assertGradients("softDiceLoss", [randn([2, 3], &rng, std: 2)]) { softDiceLoss($0[0], targets) }
+        // Values against the definitions.
+        let x = Tensor(shape: [2, 3], data: [0.5, -1, 2, -3, 0, 40])
+        let bce = zip(x.array, targets.array).map { v, t -> Double in
+            // −log σ(v) for t = 1, −log(1 − σ(v)) for t = 0, in Float64
+            t == 1 ? Foundation.log1p(Foundation.exp(-Double(v))) : Foundation.log1p(Foundation.exp(Double(v)))
+        }.reduce(0, +) / 6
+        XCTAssertEqual(Double(binaryCrossEntropyWithLogits(x, targets).item), bce, accuracy: 1e-6)
+        let p: [Double] = x.array.map { 1 / (1 + Foundation.exp(-Double($0))) }
+        let overlap: Double = zip(p, targets.array).map { $0 * Double($1) }.reduce(0, +)
+        let dice: Double = 1 - (2 * overlap + 1) / (p.reduce(0, +) + 3 + 1)
+        XCTAssertEqual(Double(softDiceLoss(x, targets).item), dice, accuracy: 1e-6)
+    }
+
     func testCrossEntropy() {
         assertGradients("crossEntropy", [randn([4, 5], &rng, std: 2)]) { crossEntropy($0[0], targets: [0, 4, 2, 2]) }
         assertGradients("crossEntropy label smoothing 0.1", [randn([4, 5], &rng, std: 2)]) {
