@@ -79,6 +79,36 @@ public struct SegmentationSet: Sendable, Equatable {
         return SegmentationSet(checked: im, ma, height, width, indices.map { names[$0] })
     }
 
+    /// Every image shrunk by `factor` in each direction: images by averaging each factor×factor
+    /// square, masks by majority (foreground when at least half the square is). Sizes that
+    /// `factor` does not divide lose their last rows and columns.
+    public func downsampled(by factor: Int) throws -> SegmentationSet {
+        guard factor >= 1, factor <= min(height, width) else {
+            throw DataError(file: "downsample", "factor must be in 1…\(min(height, width)) for \(width)×\(height) images, got \(factor)")
+        }
+        if factor == 1 { return self }
+        let h = height / factor, w = width / factor, n = pixelsPerImage
+        var im = [Float](repeating: 0, count: count * h * w), ma = im
+        let area = Float(factor * factor)
+        for i in 0..<count {
+            for y in 0..<h {
+                for x in 0..<w {
+                    var si: Float = 0, sm: Float = 0
+                    for dy in 0..<factor {
+                        for dx in 0..<factor {
+                            let at = i * n + (y * factor + dy) * width + x * factor + dx
+                            si += images[at]
+                            sm += masks[at]
+                        }
+                    }
+                    im[(i * h + y) * w + x] = si / area
+                    ma[(i * h + y) * w + x] = sm / area >= 0.5 ? 1 : 0
+                }
+            }
+        }
+        return SegmentationSet(checked: im, ma, h, w, names)
+    }
+
     /// Fold `fold` of `folds` contiguous folds: (train, held out). Contiguous, not shuffled,
     /// because neighbouring slices of a serial-section stack look alike; shuffling would leak
     /// near-copies of the held-out slices into training.

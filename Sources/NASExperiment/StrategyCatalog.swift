@@ -7,13 +7,14 @@ import NASStrategies
 /// hyper-parameters: an unknown key or a value of the wrong type is an error naming it.
 public enum StrategyCatalog {
     /// Every strategy name, in the order the benchmark reports them.
-    public static let names = ["random", "rea", "reinforce", "ls", "bananas", "hyperband", "bohb", "nao", "ctnas"]
+    public static let names = ["random", "rea", "reinforce", "reinforce-lstm", "ls", "bananas", "hyperband", "bohb", "nao", "ctnas"]
 
     /// One-line descriptions for `--help`.
     public static let summaries: [String: String] = [
         "random": "uniform random search (no repeats)",
         "rea": "regularized evolution, Real et al. 2019",
         "reinforce": "REINFORCE with a per-edge categorical policy and EMA baseline",
+        "reinforce-lstm": "REINFORCE with an LSTM controller (decisions conditioned on earlier ones) and a moving-average baseline",
         "ls": "local search (best-improvement hill climbing with restarts)",
         "bananas": "BANANAS: ensemble of neural predictors on the path encoding, Thompson sampling",
         "hyperband": "Hyperband over the estimator's fidelities",
@@ -39,6 +40,9 @@ public enum StrategyCatalog {
         case "reinforce":
             let (h, r) = try resolve(Reinforce<Space>.Hyperparameters(), overrides, name)
             return (try Reinforce(space: space, hyperparameters: h, seed: seed), r)
+        case "reinforce-lstm":
+            let (h, r) = try resolve(ControllerReinforce<Space>.Hyperparameters(), overrides, name)
+            return (try ControllerReinforce(space: space, hyperparameters: h, seed: seed), r)
         case "ls":
             let (h, r) = try resolve(LocalSearch<Space>.Hyperparameters(), overrides, name)
             return (try LocalSearch(space: space, hyperparameters: h, seed: seed), r)

@@ -31,6 +31,25 @@ public final class Conv2d: Module, Layer {
     public func callAsFunction(_ x: Tensor) -> Tensor { conv2d(x, weight, bias: bias, options) }
 }
 
+/// Transposed 2-D convolution (weights `[Cin, K, K, Cout]`, as `conv2d`'s adjoint wants them);
+/// with kernel = stride = 2 it doubles the height and width, the upsampling of U-Net decoders.
+public final class ConvTranspose2d: Module, Layer {
+    public let weight: Tensor
+    public let bias: Tensor?
+    public let options: Conv2dOptions
+
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, bias: Bool = true,
+                using rng: inout SeededGenerator) {
+        // PyTorch's ConvTranspose2d computes its default bound from Cout·K·K.
+        let bound = 1 / Float(outChannels * kernel * kernel).squareRoot()
+        weight = .uniform([inChannels, kernel, kernel, outChannels], low: -bound, high: bound, using: &rng, requiresGrad: true)
+        self.bias = bias ? .uniform([outChannels], low: -bound, high: bound, using: &rng, requiresGrad: true) : nil
+        options = Conv2dOptions(stride: stride, padding: 0)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor { convTranspose2d(x, weight, bias: bias, options) }
+}
+
 /// Batch normalisation over the channel (last) axis of `[N, H, W, C]` or `[N, C]`.
 public final class BatchNorm: Module, Layer {
     public let weight: Tensor?

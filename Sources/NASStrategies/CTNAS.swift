@@ -106,7 +106,7 @@ public struct CTNASHyperparameters: Codable, Equatable, Sendable, ModelBasedHype
 ///    higher objective. The comparator is kept between rounds and trained further.
 /// 3. Baseline curriculum: the baseline is the best architecture labelled so far; it moves
 ///    every time a better one is found.
-/// 4. Controller: an LSTM policy (`CTNASController`) trained by REINFORCE with reward
+/// 4. Controller: an LSTM policy (`LSTMController`) trained by REINFORCE with reward
 ///    P(candidate better than baseline) from the comparator (batch-mean baseline, entropy bonus);
 ///    its weights are kept between rounds, each round's Adam starts afresh.
 ///    This costs no queries: the comparator is the reward model.
@@ -208,10 +208,10 @@ public struct CTNAS<Space: CellGraphSpace & Codable>: ModelBasedStrategy {
     }
 
     /// The controller with the stored weights, or a fresh one drawn from the strategy's generator.
-    mutating func currentController() throws -> CTNASController {
+    mutating func currentController() throws -> LSTMController {
         let h = hyperparameters
         var modelRNG = SeededGenerator(seed: controllerWeights == nil ? rng.next() : 0)
-        let controller = CTNASController(layout: TokenLayout(counts: space.choiceCounts), embeddingSize: h.controllerEmbeddingSize,
+        let controller = LSTMController(layout: TokenLayout(counts: space.choiceCounts), embeddingSize: h.controllerEmbeddingSize,
                                          hiddenSize: h.controllerHiddenSize, using: &modelRNG)
         if let w = controllerWeights { try w.load(into: controller) }
         return controller
@@ -219,7 +219,7 @@ public struct CTNAS<Space: CellGraphSpace & Codable>: ModelBasedStrategy {
 
     /// REINFORCE steps on the controller with the comparator's P(better than baseline) as reward:
     /// loss = −mean((r − r̄)·log π(a)) − w·H(π).
-    mutating func trainController(_ controller: CTNASController, _ model: Comparator, baseline: Space.Architecture) {
+    mutating func trainController(_ controller: LSTMController, _ model: Comparator, baseline: Space.Architecture) {
         let h = hyperparameters
         let optimizer = Adam(controller.parameters(), lr: Float(h.controllerLearningRate))
         for _ in 0..<h.controllerSteps {

@@ -26,6 +26,26 @@ struct FlatWeights: Codable, Equatable {
     }
 }
 
+extension FlatWeights {
+    /// The same names and sizes, all zeros (Adam's initial moments).
+    var zeroed: FlatWeights {
+        var z = self
+        for (name, v) in values { z.values[name] = [Float](repeating: 0, count: v.count) }
+        return z
+    }
+
+    /// Refuses stored weights whose names or sizes differ from `reference`'s, or that are not finite.
+    func check(shapedLike reference: FlatWeights, _ what: String) throws {
+        guard values.keys.sorted() == reference.values.keys.sorted(),
+              values.allSatisfy({ reference.values[$0.key]?.count == $0.value.count }) else {
+            throw StrategyError.badState("\(what) do not have the controller's tensors and sizes")
+        }
+        guard values.values.allSatisfy({ $0.allSatisfy(\.isFinite) }) else {
+            throw StrategyError.badState("\(what) hold a non-finite number")
+        }
+    }
+}
+
 /// Token view of a categorical space: decision d's option o is token `offsets[d] + o`, so one
 /// vocabulary covers every decision (NB201: 6 edges × 5 ops = 30 tokens).
 struct TokenLayout: Codable, Equatable {

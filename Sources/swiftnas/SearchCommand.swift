@@ -28,7 +28,7 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "YAML file with the settings below (flags override it).")
     var config: String?
 
-    @Option(help: "Search space: nb201 (every strategy), darts (the weight-sharing strategies), glit (glit, spos).")
+    @Option(help: "Search space: nb201 (every strategy), darts (the weight-sharing strategies), glit (glit, spos), dense-seg (segmentation networks: \(DenseSegSearchSetup.strategies.joined(separator: ", "))).")
     var space: String?
 
     @Option(help: "Strategy: \(StrategyCatalog.names.joined(separator: ", ")).")
@@ -77,7 +77,9 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "naswot: zero-cost proxy to search with (\(ZeroCostProxy.allCases.map(\.rawValue).joined(separator: ", ")); default naswot).")
     var proxy: String?
 
-    @Option(name: .customLong("train-epochs"), help: "naswot: train the chosen cell for this many epochs (default 0: don't).")
+    @OptionGroup(title: "Segmentation (--space dense-seg)") var segmentation: SegmentationOptions
+
+    @Option(name: .customLong("train-epochs"), help: "naswot: train the chosen cell for this many epochs (default 0: don't); dense-seg: each child's training epochs (default 4).")
     var trainEpochs: Int?
 
     @Option(name: .customLong("train-limit"), help: "naswot: training images used when training the chosen cell (default 0: all).")
@@ -122,6 +124,15 @@ struct SearchCommand: ParsableCommand {
 
     /// A flag that belongs to another kind of strategy is an error, not silently ignored.
     func checkFlagsApply(to request: SearchRequest) throws {
+        if request.space == "dense-seg" {
+            let other: [(String, Bool)] = [("--samples", samples != nil), ("--proxy", proxy != nil), ("--train-limit", trainLimit != nil),
+                                           ("--channels", channels != nil), ("--cells", cells != nil), ("--checkpoint", checkpoint != nil),
+                                           ("--benchmark", benchmark != nil), ("--objective", objective != nil), ("--report", report != nil)]
+            if let (flag, _) = other.first(where: \.1) { throw ValidationError("\(flag) does not apply to --space dense-seg") }
+            if let e = trainEpochs, !(1...10_000).contains(e) { throw ValidationError("--train-epochs must be in 1…10000 (got \(e))") }
+            return
+        }
+        try segmentation.refuse(for: "--space \(request.space)")
         let naswot = request.strategy == TrainingFreeSearch<NB201SearchSpace>.name
         let weightSharing = WeightSharingMethod(rawValue: request.strategy) != nil
         let naswotFlags: [(String, Bool)] = [("--samples", samples != nil), ("--proxy", proxy != nil), ("--train-epochs", trainEpochs != nil),
@@ -143,6 +154,10 @@ struct SearchCommand: ParsableCommand {
     func run() throws {
         let (request, benchmarkPath, storePath) = try request()
         try checkFlagsApply(to: request)
+        if request.space == "dense-seg" {
+            return try SegmentationSearchCLI.run(request, data: data, options: segmentation, childEpochs: trainEpochs ?? 4,
+                                                 store: storePath, quiet: quiet)
+        }
         if request.strategy == TrainingFreeSearch<NB201SearchSpace>.name {
             let options = TrainingFreeSearchCLI.Options(data: data, samples: samples ?? 100, proxy: proxy ?? "naswot",
                                                         trainEpochs: trainEpochs ?? 0, trainLimit: trainLimit ?? 0,

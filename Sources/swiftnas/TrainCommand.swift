@@ -26,8 +26,13 @@ struct TrainCommand: ParsableCommand {
         --resume continues from that checkpoint with the same result as an uninterrupted run.
         """)
 
-    @Option(help: "Data set path (IDX folder, CIFAR folder or CSV file).")
+    @Option(help: "Data set path (IDX folder, CIFAR folder or CSV file; for --task segment a folder with image/ and label/ PNGs).")
     var data: String
+
+    @Option(help: "classify (default) or segment (binary masks: --model unet or --space dense-seg).")
+    var task = "classify"
+
+    @OptionGroup(title: "Segmentation (--task segment)") var segmentation: SegmentationOptions
 
     @Option(help: "Model: cnn (default), mlp or refcnn (without --space).")
     var model: String?
@@ -35,7 +40,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("param"), help: ArgumentHelp("Model setting key=value (repeatable; vit: patch, dim, depth, heads, mlp_ratio, dropout, norm=pre|post).", valueName: "key=value"))
     var params: [String] = []
 
-    @Option(help: "Search space of --arch: nb201 (a NAS-Bench-201 network of that cell), darts (DARTS's network of that genotype) or glit (GLiT's transformer of that architecture).")
+    @Option(help: "Search space of --arch: nb201 (a NAS-Bench-201 network of that cell), darts (DARTS's network of that genotype), glit (GLiT's transformer of that architecture) or, with --task segment, dense-seg (a dense encoder–decoder 'dense-seg[k3-g8-d2|…]').")
     var space: String?
 
     @Option(help: "Architecture in the space's notation: a NAS-Bench-201 cell string, a DARTS genotype 'Genotype(normal=[…], …)', or a GLiT architecture 'glit(patch=7,dim=64)[g2l2-d16-k5-e2-m4|…]'.")
@@ -53,7 +58,7 @@ struct TrainCommand: ParsableCommand {
     var out = "runs/train"
 
     @Option(help: "Epochs.") var epochs = 8
-    @Option(name: .customLong("batch-size"), help: "Mini-batch size.") var batchSize = 128
+    @Option(name: .customLong("batch-size"), help: "Mini-batch size (default 128; 16 tiles for --task segment).") var batchSize: Int?
     @Option(help: "Optimizer: sgd, adam or adamw.") var optimizer = "adam"
     @Option(name: .customLong("lr"), help: "Peak learning rate.") var learningRate: Float = 2e-3
     @Option(help: "SGD momentum (default 0.9).") var momentum: Float?
@@ -72,6 +77,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue from <out>/checkpoint.safetensors if it exists.") var resume = false
 
     func validate() throws {
+        guard task == "classify" || task == "segment" else { throw ValidationError("--task must be classify or segment (got '\(task)')") }
+        if task == "segment" { return try validateSegmentation() }
+        try segmentation.refuse(for: "--task classify")
         try validateCounts([("--channels", channels ?? 1, 1), ("--cells", cells ?? 1, 1), ("--layers", layers ?? 3, 3),
                             ("--train-limit", trainLimit, 0)])
         // A flag of one space given for another is a mistake, not something to ignore.
@@ -101,6 +109,31 @@ struct TrainCommand: ParsableCommand {
         try trainingConfig().validate()
     }
 
+    /// `--task segment` takes the optimiser flags it uses and refuses the classification-only ones.
+    func validateSegmentation() throws {
+        let classificationOnly: [(String, Bool)] = [
+            ("--cells", cells != nil), ("--layers", layers != nil), ("--auxiliary-weight", auxiliaryWeight != nil),
+            ("--drop-path", dropPath != nil), ("--param", !params.isEmpty), ("--optimizer", optimizer != "adam"),
+            ("--momentum", momentum != nil), ("--schedule", schedule != "cosine"), ("--warmup-epochs", warmupEpochs != 0),
+            ("--label-smoothing", labelSmoothing != 0), ("--clip", gradientClip != 0), ("--crop-padding", cropPadding != 0),
+            ("--flip", horizontalFlip), ("--cutout", cutout != 0), ("--train-limit", trainLimit != 0)]
+        if let (flag, _) = classificationOnly.first(where: \.1) {
+            throw ValidationError("\(flag) does not apply to --task segment (Adam, cosine schedule, tiles turned by the square's symmetries)")
+        }
+        if let space, space != "dense-seg" { throw ValidationError("--task segment takes --space dense-seg, not \(space)") }
+        if space != nil, arch == nil { throw ValidationError("--space dense-seg needs --arch") }
+        if space == nil, arch != nil { throw ValidationError("--arch needs --space dense-seg") }
+        if let m = model, m != "unet" || space != nil { throw ValidationError("--task segment trains --model unet or --space dense-seg, not --model \(m)") }
+        if let c = channels, !(1...1024).contains(c) { throw ValidationError("--channels must be in 1…1024 (got \(c))") }
+        if let threads { try validateThreads(threads) }
+        try segmentationRecipe().validate()
+    }
+
+    func segmentationRecipe() -> SegmentationRecipe {
+        segmentation.recipe(epochs: epochs, batchSize: batchSize ?? 16, learningRate: learningRate,
+                            weightDecay: weightDecay, seed: seed)
+    }
+
     /// A Pre-LN ViT's multiply-adds per image, counted as GLiT counts its networks (a ViT is a
     /// GLiT network whose heads are all global), for comparisons at equal cost; empty for other models.
     func vitMultiplyAdds(_ net: any Layer) -> String {
@@ -114,7 +147,7 @@ struct TrainCommand: ParsableCommand {
 
     func trainingConfig() -> TrainingConfig {
         var config = TrainingConfig()
-        config.epochs = epochs; config.batchSize = batchSize; config.optimizer = optimizer
+        config.epochs = epochs; config.batchSize = batchSize ?? 128; config.optimizer = optimizer
         config.learningRate = learningRate; config.momentum = momentum ?? 0.9; config.weightDecay = weightDecay
         config.schedule = schedule; config.warmupEpochs = warmupEpochs; config.labelSmoothing = labelSmoothing
         config.gradientClip = gradientClip; config.seed = seed; config.cropPadding = cropPadding
@@ -124,6 +157,10 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         if let threads { Parallel.threadCount = threads }
+        if task == "segment" {
+            return try SegmentationTrainingCLI.run(data: data, options: segmentation, model: model, space: space, arch: arch,
+                                                   width: channels, recipe: segmentationRecipe(), out: out, resume: resume)
+        }
         let config = trainingConfig()
         var (train, test) = try loadDataSet(data, testFraction: testFraction, seed: seed)
         if trainLimit > 0 { train = train.prefix(trainLimit) }

@@ -197,7 +197,7 @@ final class CTNASTests: XCTestCase {
     func testControllerLearnsFromReward() {
         let layout = TokenLayout(counts: space.choiceCounts)
         var rng = SeededGenerator(seed: 9)
-        let controller = CTNASController(layout: layout, embeddingSize: 8, hiddenSize: 16, using: &rng)
+        let controller = LSTMController(layout: layout, embeddingSize: 8, hiddenSize: 16, using: &rng)
         let target = [3, 1, 4, 0, 2, 3]
         func reward(_ c: [Int]) -> Double { Double(zip(c, target).filter { $0 == $1 }.count) / 6 }
         let before = controller.sample(64, using: &rng).map(reward).reduce(0, +) / 64

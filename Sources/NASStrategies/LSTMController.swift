@@ -2,11 +2,12 @@ import Foundation
 import NASNN
 import NASTensor
 
-/// The controller of CTNAS: an LSTM that emits an architecture one decision at a time, as in
-/// ENAS (whose controller CTNAS trains with the comparator's reward). At step d it reads the
+/// An LSTM policy that emits an architecture one decision at a time, as in NAS with reinforcement
+/// learning (Zoph & Le) and ENAS: the controller of CTNAS (trained with its comparator's reward)
+/// and of `ControllerReinforce` (trained with the estimator's). At step d it reads the
 /// token of decision d − 1 (a start token first) and a shared output layer gives logits over
 /// all tokens, of which decision d's own options form its categorical distribution.
-final class CTNASController: Module {
+final class LSTMController: Module {
     let embedding: Embedding
     let lstm: LSTM
     let output: Linear
@@ -54,6 +55,17 @@ final class CTNASController: Module {
                     result[r].append(choice)
                 }
             }
+        }
+        return result
+    }
+
+    /// Each decision's option probabilities along one architecture's `choices` (teacher-forced).
+    func decisionProbabilities(_ choices: [Int]) -> [[Double]] {
+        var result: [[Double]] = []
+        withoutGrad {
+            decisionLogits(batch: 1, previous: { d in
+                [d == 0 ? self.startToken : self.layout.offsets[d - 1] + choices[d - 1]]
+            }) { _, logits in result.append(softmax(logits).array.map(Double.init)) }
         }
         return result
     }

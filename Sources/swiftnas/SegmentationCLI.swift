@@ -1,0 +1,160 @@
+import ArgumentParser
+import Foundation
+import NASData
+import NASEstimators
+import NASExperiment
+import NASNN
+import NASSpaces
+import NASTensor
+
+/// The flags of segmentation training and search (`train --task segment`, `search --space
+/// dense-seg`). All optional, so that giving one to a classification job can be refused.
+struct SegmentationOptions: ParsableArguments {
+    @Option(help: "Segmentation: side of the square training tiles, in pixels after --downsample (default 64).")
+    var tile: Int?
+    @Option(help: "Segmentation: pixels shared by neighbouring tiles (default 16); predictions are averaged there.")
+    var overlap: Int?
+    @Option(help: "Segmentation: shrink images by this factor first (default 2: ISBI's 512² slices become 256²).")
+    var downsample: Int?
+    @Option(help: "Segmentation: contiguous folds of the images (default 5).")
+    var folds: Int?
+    @Option(name: .customLong("test-fold"), help: "Segmentation: the held-out fold reported on, never trained or searched on (default: the last).")
+    var testFold: Int?
+    @Option(help: "Segmentation: which mask pixels are the foreground: bright (> 127, default) or dark (ISBI's membranes).")
+    var foreground: String?
+    @Option(name: .customLong("dice-weight"), help: "Segmentation: weight of the soft-Dice term beside binary cross-entropy (default 1).")
+    var diceWeight: Float?
+
+    var given: [(String, Bool)] {
+        [("--tile", tile != nil), ("--overlap", overlap != nil), ("--downsample", downsample != nil), ("--folds", folds != nil),
+         ("--test-fold", testFold != nil), ("--foreground", foreground != nil), ("--dice-weight", diceWeight != nil)]
+    }
+
+    /// Refuses segmentation flags on a job that is not one.
+    func refuse(for job: String) throws {
+        if let (flag, _) = given.first(where: \.1) { throw ValidationError("\(flag) applies to segmentation only, not \(job)") }
+    }
+
+    func validate() throws {
+        if let f = foreground, f != "bright", f != "dark" { throw ValidationError("--foreground must be bright or dark (got '\(f)')") }
+        if let d = downsample, !(1...64).contains(d) { throw ValidationError("--downsample must be in 1…64 (got \(d))") }
+        if let k = folds, !(2...1000).contains(k) { throw ValidationError("--folds must be in 2…1000 (got \(k))") }
+        if let f = testFold, !(0..<(folds ?? 5)).contains(f) { throw ValidationError("--test-fold must be in 0..<\(folds ?? 5) (got \(f))") }
+    }
+
+    /// The recipe with these flags' tile, overlap and Dice weight.
+    func recipe(epochs: Int, batchSize: Int, learningRate: Float, weightDecay: Float, seed: UInt64) -> SegmentationRecipe {
+        var r = SegmentationRecipe()
+        r.epochs = epochs; r.batchSize = batchSize; r.learningRate = learningRate; r.weightDecay = weightDecay; r.seed = seed
+        r.tile = tile ?? 64; r.overlap = overlap ?? 16; r.diceWeight = diceWeight ?? 1
+        return r
+    }
+
+    /// Images and masks from `data` (a folder with `image/` and `label/`, or its parent with
+    /// `train/image` and `train/label`), shrunk, and split into (development, test) folds.
+    func load(_ data: String) throws -> (development: SegmentationSet, test: SegmentationSet, describe: String) {
+        var root = URL(fileURLWithPath: data)
+        let fm = FileManager.default
+        if !fm.fileExists(atPath: root.appendingPathComponent("image").path),
+           fm.fileExists(atPath: root.appendingPathComponent("train/image").path) {
+            root = root.appendingPathComponent("train")
+        }
+        guard fm.fileExists(atPath: root.appendingPathComponent("image").path),
+              fm.fileExists(atPath: root.appendingPathComponent("label").path) else {
+            throw DataError(file: data, "a segmentation set needs image/ and label/ folders (or train/image and train/label)")
+        }
+        let all = try SegmentationSet.load(imageFolder: root.appendingPathComponent("image"), maskFolder: root.appendingPathComponent("label"),
+                                           invertMasks: foreground == "dark").downsampled(by: downsample ?? 2)
+        let k = folds ?? 5
+        guard all.count >= k else { throw DataError(file: data, "\(all.count) images cannot make \(k) folds (--folds)") }
+        let split = try all.fold(testFold ?? k - 1, of: k)
+        let describe = "\(root.path) ×1/\(downsample ?? 2), \(foreground ?? "bright") foreground, test fold \(testFold ?? k - 1) of \(k)"
+        return (split.train, split.heldOut, describe)
+    }
+}
+
+/// `swiftnas train --task segment`: a U-Net or a dense-seg architecture trained on the
+/// development folds, with the held-out fold's Dice after every epoch.
+enum SegmentationTrainingCLI {
+    static func run(data: String, options: SegmentationOptions, model: String?, space: String?, arch: String?, width: Int?,
+                    recipe: SegmentationRecipe, out: String, resume: Bool) throws {
+        let (train, test, describe) = try options.load(data)
+        let net: any Layer
+        let name: String
+        switch (space, model ?? "unet") {
+        case ("dense-seg"?, _):
+            guard let arch else { throw ValidationError("--space dense-seg needs --arch 'dense-seg[k3-g8-d2|…]'") }
+            let a = try DenseSegArchitecture(parsing: arch)
+            try checkTile(recipe.tile, levels: a.levels)
+            net = DenseSegNetwork(a, stemChannels: width ?? 16, seed: recipe.seed)
+            name = a.description
+        case (nil, "unet"):
+            try checkTile(recipe.tile, levels: 2)
+            var rng = SeededGenerator(seed: recipe.seed)
+            net = UNet(width: width ?? 16, levels: 2, using: &rng)
+            name = "unet (width \(width ?? 16), 2 levels)"
+        case (nil, let other):
+            throw ValidationError("--task segment trains --model unet or --space dense-seg, not --model \(other)")
+        case (let other?, _):
+            throw ValidationError("--task segment takes --space dense-seg, not \(other)")
+        }
+        try makeOutputFolder(out, flag: "--out")
+        let checkpoint = URL(fileURLWithPath: out).appendingPathComponent("checkpoint.safetensors")
+        print("\(name): \(net.parameterCount) parameters; \(train.count) training and \(test.count) held-out images of \(train.width)×\(train.height) (\(describe)); \(Parallel.threadCount) threads")
+        let trainer = try SegmentationTrainer(model: net, recipe: recipe, train: train, validation: test)
+        var bar: ProgressBar? = nil
+        let history = try trainer.run(checkpoint: checkpoint, resume: resume) { p in
+            if p.batch == 0 { bar?.finish(); bar = ProgressBar(total: p.batches, label: "epoch \(p.epoch + 1)/\(p.epochs)") }
+            bar?.update(p.batch + 1, String(format: "loss %.4f %.0f tiles/s", p.loss, p.imagesPerSecond))
+        }
+        bar?.finish()
+        for r in history {
+            print(String(format: "epoch %d: train loss %.4f | held-out Dice %.4f IoU %.4f | %.1f s, %.0f tiles/s", r.epoch, r.trainLoss,
+                         r.validationDice ?? .nan, r.validationIoU ?? .nan, r.seconds, r.tilesPerSecond))
+        }
+        if let last = history.last {
+            print(String(format: "held-out Dice %.4f after %d epochs; checkpoint %@", last.validationDice ?? .nan, last.epoch, checkpoint.path))
+        }
+    }
+
+    static func checkTile(_ tile: Int, levels: Int) throws {
+        guard tile % (1 << levels) == 0 else {
+            throw ValidationError("--tile \(tile) must be divisible by 2^\(levels) = \(1 << levels) (the network halves it \(levels) times)")
+        }
+    }
+}
+
+/// `swiftnas search --space dense-seg`: the policy-gradient (or another categorical) search over
+/// the dense encoder–decoder's per-block settings, each child trained briefly on the development
+/// folds but the last and rewarded by its Dice on that last one; stored trial by trial.
+enum SegmentationSearchCLI {
+    static func run(_ request: SearchRequest, data: String?, options: SegmentationOptions, childEpochs: Int, store: String?,
+                    quiet: Bool) throws {
+        guard let data else { throw ValidationError("--space dense-seg needs --data (a folder with image/ and label/)") }
+        let (development, _, describe) = try options.load(data)
+        guard development.count >= 2 else { throw DataError(file: data, "the search needs at least 2 development images") }
+        // The last development fold validates the children; the test fold stays unseen.
+        let k = (options.folds ?? 5) - 1
+        let (train, validation) = k >= 2 ? try development.fold(k - 1, of: k) : try development.fold(1, of: 2)
+        let recipe = options.recipe(epochs: childEpochs, batchSize: 16, learningRate: 2e-3, weightDecay: 0, seed: request.seed)
+        let space = DenseSegSearchSpace()
+        let estimator = try DenseSegTrainingEstimator(space: space, recipe: recipe, train: train, validation: validation)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let recipeText = String(decoding: try encoder.encode(recipe), as: UTF8.self)
+        let description = "\(estimator.name) on \(describe); \(train.count) training, \(validation.count) validation images; recipe \(recipeText)"
+        let trialStore: any TrialStore = try store.map { try SQLiteTrialStore(path: $0) } ?? InMemoryTrialStore()
+        let runner = try DenseSegSearchSetup.runner(strategy: request.strategy, overrides: request.hyperparameters, seed: request.seed,
+                                                    budget: request.budget, space: space, estimator: estimator,
+                                                    estimatorDescription: description, store: trialStore)
+        print("search: dense-seg × \(request.strategy), seed \(request.seed); children: \(childEpochs) epochs on \(train.count) images, rewarded by Dice on \(validation.count); baseline \(space.baseline)")
+        var display = SearchProgressDisplay(reportMetric: DenseSegSearchSetup.objective)
+        let summary = try runner.run { if !quiet { display.update($0) } }
+        if !quiet { display.finish() }
+        print(String(format: "trials: %d (%d resumed from the store), %.1f child epochs, %.2f h",
+                     summary.queries, summary.resumedTrials, summary.cost, summary.seconds / 3600))
+        if let best = summary.incumbent {
+            print(String(format: "best: trial %d %@ (validation Dice %.2f%%)", best.trial, best.architecture, best.objective))
+        }
+    }
+}
