@@ -12,7 +12,7 @@ import NASTensor
 struct SegmentationOptions: ParsableArguments {
     @Option(help: "Segmentation: side of the square training tiles, in pixels after --downsample (default 64).")
     var tile: Int?
-    @Option(help: "Segmentation: pixels shared by neighbouring tiles (default 16); predictions are averaged there.")
+    @Option(help: "Segmentation: pixels shared by neighbouring tiles (default a quarter of --tile, at most 16); predictions are averaged there.")
     var overlap: Int?
     @Option(help: "Segmentation: shrink images by this factor first (default 2: ISBI's 512² slices become 256²).")
     var downsample: Int?
@@ -46,7 +46,7 @@ struct SegmentationOptions: ParsableArguments {
     func recipe(epochs: Int, batchSize: Int, learningRate: Float, weightDecay: Float, seed: UInt64) -> SegmentationRecipe {
         var r = SegmentationRecipe()
         r.epochs = epochs; r.batchSize = batchSize; r.learningRate = learningRate; r.weightDecay = weightDecay; r.seed = seed
-        r.tile = tile ?? 64; r.overlap = overlap ?? 16; r.diceWeight = diceWeight ?? 1
+        r.tile = tile ?? 64; r.overlap = overlap ?? min(16, r.tile / 4); r.diceWeight = diceWeight ?? 1
         return r
     }
 

@@ -395,5 +395,77 @@ final class BadInputTests: XCTestCase {
         // NAS-Bench-201 lists 1,531,546 parameters (1.531546 M) for the all-conv3x3 cell at the CIFAR-10 build.
         XCTAssertEqual(String(rows[1][2]), "1531546")
     }
-}
 
+    // MARK: Segmentation
+
+    /// A folder with image/ and label/ PNGs: `count` gray w×h images with masks (one mask of
+    /// another size when `badMask` names it).
+    func segmentationFolder(_ name: String, count: Int = 5, side: Int = 16, badMask: Int? = nil) throws -> String {
+        let root = folder.appendingPathComponent(name)
+        for sub in ["image", "label"] {
+            try FileManager.default.createDirectory(at: root.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        for i in 0..<count {
+            let pixels = (0..<(side * side)).map { UInt8(($0 * 13 + i * 7) % 256) }
+            try PNGImage(width: side, height: side, channels: 1, pixels: pixels).encoded()
+                .write(to: root.appendingPathComponent("image/\(i).png"))
+            let m = i == badMask ? side / 2 : side
+            try PNGImage(width: m, height: m, channels: 1, pixels: (0..<(m * m)).map { $0 % 5 == 0 ? 255 : 0 }).encoded()
+                .write(to: root.appendingPathComponent("label/\(i).png"))
+        }
+        return root.path
+    }
+
+    func testSegmentationFlagsAndFilesAreChecked() throws {
+        let good = try segmentationFolder("seg")
+        let common = ["train", "--task", "segment", "--data", good, "--downsample", "1", "--tile", "8", "--epochs", "1", "--out", path("out")]
+        try assertRefused(["train", "--task", "detect", "--data", good], mentions: "--task")
+        try assertRefused(["train", "--data", good, "--tile", "8"], mentions: "--tile applies to segmentation only")
+        try assertRefused(common + ["--cells", "2"], mentions: "--cells")
+        try assertRefused(common + ["--model", "cnn"], mentions: "--model cnn")
+        try assertRefused(common + ["--space", "nb201", "--arch", "x"], mentions: "--space dense-seg")
+        try assertRefused(common + ["--space", "dense-seg", "--arch", "dense-seg[k4-g8-d2]"], mentions: "kernel must be odd")
+        try assertRefused(common + ["--foreground", "grey"], mentions: "--foreground")
+        try assertRefused(common + ["--overlap", "8"], mentions: "--overlap")
+        try assertRefused(common + ["--test-fold", "5"], mentions: "--test-fold")
+        try assertRefused(["train", "--task", "segment", "--data", good, "--downsample", "1", "--tile", "6", "--out", path("out")],
+                          mentions: "divisible by 2^2")
+        try assertRefused(["train", "--task", "segment", "--data", good, "--downsample", "1", "--tile", "32", "--out", path("out")],
+                          mentions: "tile side")
+        try assertRefused(["train", "--task", "segment", "--data", good, "--folds", "9", "--downsample", "1", "--tile", "8", "--out", path("out")],
+                          mentions: "cannot make 9 folds")
+        let mismatched = try segmentationFolder("mismatch", badMask: 3)
+        try assertRefused(["train", "--task", "segment", "--data", mismatched, "--downsample", "1", "--tile", "8"], mentions: "label/3.png")
+        let noLabels = folder.appendingPathComponent("nolabels/image")
+        try FileManager.default.createDirectory(at: noLabels, withIntermediateDirectories: true)
+        try assertRefused(["train", "--task", "segment", "--data", path("nolabels")], mentions: "image/ and label/")
+        try Data("not a png".utf8).write(to: URL(fileURLWithPath: good).appendingPathComponent("image/9.png"))
+        try assertRefused(["train", "--task", "segment", "--data", good, "--downsample", "1", "--tile", "8"], mentions: "9.png")
+
+        let seg = try segmentationFolder("seg2")
+        try assertRefused(["search", "--space", "dense-seg", "--budget", "1"], mentions: "--data")
+        try assertRefused(["search", "--space", "dense-seg", "--data", seg, "--samples", "3"], mentions: "--samples")
+        try assertRefused(["search", "--space", "dense-seg", "--data", seg, "--strategy", "ctnas", "--downsample", "1", "--tile", "8"],
+                          mentions: "ctnas")
+        try assertRefused(["search", "--space", "dense-seg", "--data", seg, "--train-epochs", "0"], mentions: "--train-epochs")
+        try assertRefused(["search", "--space", "nb201", "--tile", "8"], mentions: "--tile applies to segmentation only")
+    }
+
+    /// Training and a two-trial search run end to end on a tiny set, and the search resumes.
+    func testSegmentationTrainingAndSearchRun() throws {
+        let seg = try segmentationFolder("seg", count: 6)
+        let o = try swiftnas(["train", "--task", "segment", "--data", seg, "--downsample", "1", "--tile", "8", "--overlap", "4",
+                              "--epochs", "2", "--channels", "4", "--out", path("unet")], timeout: 120)
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertTrue(o.stdout.contains("held-out Dice"), o.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("unet/checkpoint.safetensors")))
+        let args = ["search", "--space", "dense-seg", "--strategy", "reinforce-lstm", "--data", seg, "--downsample", "1", "--tile", "8",
+                    "--overlap", "0", "--train-epochs", "1", "--budget", "2", "--store", path("s.sqlite"), "--quiet"]
+        let first = try swiftnas(args, timeout: 300)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stdout.contains("best: trial"), first.stdout)
+        let again = try swiftnas(args, timeout: 300)
+        XCTAssertTrue(again.stdout.contains("(2 resumed from the store)"), again.stdout)
+        try assertRefused(args.map { $0 == "reinforce-lstm" ? "random" : $0 }, mentions: "s.sqlite")
+    }
+}
