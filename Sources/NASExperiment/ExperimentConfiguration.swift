@@ -16,9 +16,19 @@ public struct ExperimentConfiguration: Codable, Equatable, Sendable {
     /// Estimator identity (e.g. `nb201-table`).
     public var estimator: String
     public var budget: Budget
+    /// What a person decided and what the search decides, kept with the trials. It describes the
+    /// run rather than determining it, so two configurations that differ only here are equal (a
+    /// rerun that spells a default out as a flag still resumes, and the store keeps the first).
+    public var checklist: HumanInterventionChecklist?
+
+    public static func == (a: ExperimentConfiguration, b: ExperimentConfiguration) -> Bool {
+        a.differences(from: b).isEmpty
+    }
 
     public init(space: String, strategy: String, hyperparameters: [String: String], seed: UInt64,
-                objective: String, report: String, estimator: String, budget: Budget) {
+                objective: String, report: String, estimator: String, budget: Budget,
+                checklist: HumanInterventionChecklist? = nil) {
+        self.checklist = checklist
         self.space = space
         self.strategy = strategy
         self.hyperparameters = hyperparameters

@@ -21,6 +21,26 @@ public enum LinearAlgebra {
         return w
     }
 
+    /// Eigenvalues (descending) and unit eigenvectors (`vectors[i]` belongs to `values[i]`) of a
+    /// symmetric `n × n` matrix stored row-major; nil when LAPACK does not converge.
+    public static func symmetricEigen(_ matrix: [Double], n: Int) -> (values: [Double], vectors: [[Double]])? {
+        guard n >= 1, matrix.count == n * n else { return nil }
+        var a = matrix
+        var w = [Double](repeating: 0, count: n)
+        var nn = Int32(n), lda = Int32(n), info: Int32 = 0
+        var jobz = CChar(UInt8(ascii: "V")), uplo = CChar(UInt8(ascii: "U"))
+        var lwork: Int32 = -1
+        var query = 0.0
+        dsyev_(&jobz, &uplo, &nn, &a, &lda, &w, &query, &lwork, &info)
+        lwork = Int32(query)
+        var work = [Double](repeating: 0, count: Int(max(lwork, 1)))
+        dsyev_(&jobz, &uplo, &nn, &a, &lda, &w, &work, &lwork, &info)
+        guard info == 0 else { return nil }
+        // LAPACK's column-major output: column i of the row-major buffer seen transposed is row i.
+        let vectors = (0..<n).map { i in Array(a[(i * n)..<((i + 1) * n)]) }
+        return (Array(w.reversed()), Array(vectors.reversed()))
+    }
+
     /// log |det A| of an `n × n` matrix (row-major) by LU factorisation; −∞ when A is singular.
     public static func logAbsDeterminant(_ matrix: [Double], n: Int) -> Double {
         precondition(matrix.count == n * n, "logAbsDeterminant: \(matrix.count) values for a \(n)×\(n) matrix")

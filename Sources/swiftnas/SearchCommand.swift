@@ -28,7 +28,7 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "YAML file with the settings below (flags override it).")
     var config: String?
 
-    @Option(help: "Search space: nb201 (every strategy), darts (the weight-sharing strategies), glit (glit, spos), dense-seg (segmentation networks: \(DenseSegSearchSetup.strategies.joined(separator: ", "))).")
+    @Option(help: "Search space: nb201 (every strategy), darts (the weight-sharing strategies), glit (glit, spos), dense-seg (segmentation networks) and avmnist (image + audio fusion), both with \(CategoricalSearchSetup.strategies.joined(separator: ", ")).")
     var space: String?
 
     @Option(help: "Strategy: \(StrategyCatalog.names.joined(separator: ", ")).")
@@ -79,7 +79,13 @@ struct SearchCommand: ParsableCommand {
 
     @OptionGroup(title: "Segmentation (--space dense-seg)") var segmentation: SegmentationOptions
 
-    @Option(name: .customLong("train-epochs"), help: "naswot: train the chosen cell for this many epochs (default 0: don't); dense-seg: each child's training epochs (default 4).")
+    @Option(help: "avmnist: folder of spoken-digit recordings named {digit}_{speaker}_{index}.wav (16-bit PCM), paired with --data's images.")
+    var audio: String?
+
+    @Option(name: .customLong("image-energy"), help: "avmnist: rebuild each image from the leading principal components holding this fraction of the training images' variance (default 0.25, AV-MNIST's degradation; 1: the images as they are).")
+    var imageEnergy: Double?
+
+    @Option(name: .customLong("train-epochs"), help: "naswot: train the chosen cell for this many epochs (default 0: don't); dense-seg and avmnist: each child's training epochs (default 4 and 3).")
     var trainEpochs: Int?
 
     @Option(name: .customLong("train-limit"), help: "naswot: training images used when training the chosen cell (default 0: all).")
@@ -122,13 +128,39 @@ struct SearchCommand: ParsableCommand {
         return (r, benchmark ?? file?.benchmark, store ?? file?.store)
     }
 
+    /// Who set each setting (flag, config file or default), for the checklist of human intervention.
+    func origins() throws -> MultimodalSearchCLI.Origins {
+        let file = try config.map(SearchConfigFile.load)
+        func by(_ flag: String, _ viaFlag: Bool, _ viaFile: Bool) -> String {
+            viaFlag ? "flag \(flag)" : viaFile ? "config file \(config ?? "")" : "default"
+        }
+        var o = MultimodalSearchCLI.Origins()
+        o.strategy = by("--strategy", strategy != nil, file?.strategy != nil)
+        o.seed = by("--seed", seed != nil, file?.seed != nil)
+        o.budget = by(budget != nil ? "--budget" : budgetSeconds != nil ? "--budget-seconds" : "--budget-cost",
+                      budget != nil || budgetSeconds != nil || budgetCost != nil, file?.budget != nil)
+        o.hyperparameters = by("--param", !params.isEmpty, !(file?.hyperparameters ?? [:]).isEmpty)
+        o.store = by("--store", store != nil, file?.store != nil)
+        o.data = by("--data", data != nil, false)
+        o.audio = by("--audio", audio != nil, false)
+        o.trainEpochs = by("--train-epochs", trainEpochs != nil, false)
+        o.imageEnergy = by("--image-energy", imageEnergy != nil, false)
+        o.quiet = by("--quiet", quiet, false)
+        return o
+    }
+
     /// A flag that belongs to another kind of strategy is an error, not silently ignored.
     func checkFlagsApply(to request: SearchRequest) throws {
-        if request.space == "dense-seg" {
+        if request.space != "avmnist", audio != nil || imageEnergy != nil {
+            throw ValidationError("\(audio != nil ? "--audio" : "--image-energy") applies to --space avmnist only")
+        }
+        if let e = imageEnergy, !(e > 0 && e <= 1) { throw ValidationError("--image-energy must be in (0, 1] (got \(e))") }
+        if request.space == "dense-seg" || request.space == "avmnist" {
             let other: [(String, Bool)] = [("--samples", samples != nil), ("--proxy", proxy != nil), ("--train-limit", trainLimit != nil),
                                            ("--channels", channels != nil), ("--cells", cells != nil), ("--checkpoint", checkpoint != nil),
                                            ("--benchmark", benchmark != nil), ("--objective", objective != nil), ("--report", report != nil)]
-            if let (flag, _) = other.first(where: \.1) { throw ValidationError("\(flag) does not apply to --space dense-seg") }
+            if let (flag, _) = other.first(where: \.1) { throw ValidationError("\(flag) does not apply to --space \(request.space)") }
+            if request.space == "avmnist" { try segmentation.refuse(for: "--space avmnist") }
             if let e = trainEpochs, !(1...10_000).contains(e) { throw ValidationError("--train-epochs must be in 1…10000 (got \(e))") }
             return
         }
@@ -154,6 +186,11 @@ struct SearchCommand: ParsableCommand {
     func run() throws {
         let (request, benchmarkPath, storePath) = try request()
         try checkFlagsApply(to: request)
+        if request.space == "avmnist" {
+            return try MultimodalSearchCLI.run(request, data: data, audio: audio, imageEnergy: imageEnergy ?? 0.25,
+                                               childEpochs: trainEpochs ?? 3, store: storePath,
+                                               quiet: quiet, origins: try origins())
+        }
         if request.space == "dense-seg" {
             return try SegmentationSearchCLI.run(request, data: data, options: segmentation, childEpochs: trainEpochs ?? 4,
                                                  store: storePath, quiet: quiet)

@@ -144,11 +144,12 @@ enum SegmentationSearchCLI {
         let recipeText = String(decoding: try encoder.encode(recipe), as: UTF8.self)
         let description = "\(estimator.name) on \(describe); \(train.count) training, \(validation.count) validation images; recipe \(recipeText)"
         let trialStore: any TrialStore = try store.map { try SQLiteTrialStore(path: $0) } ?? InMemoryTrialStore()
-        let runner = try DenseSegSearchSetup.runner(strategy: request.strategy, overrides: request.hyperparameters, seed: request.seed,
-                                                    budget: request.budget, space: space, estimator: estimator,
-                                                    estimatorDescription: description, store: trialStore)
+        let runner = try CategoricalSearchSetup.runner(strategy: request.strategy, overrides: request.hyperparameters, seed: request.seed,
+                                                       budget: request.budget, space: space, estimator: estimator,
+                                                       objective: "valid_dice", report: "valid_dice",
+                                                       estimatorDescription: description, store: trialStore)
         print("search: dense-seg × \(request.strategy), seed \(request.seed); children: \(childEpochs) epochs on \(train.count) images, rewarded by Dice on \(validation.count); baseline \(space.baseline)")
-        var display = SearchProgressDisplay(reportMetric: DenseSegSearchSetup.objective)
+        var display = SearchProgressDisplay(reportMetric: "valid_dice")
         let summary = try runner.run { if !quiet { display.update($0) } }
         if !quiet { display.finish() }
         print(String(format: "trials: %d (%d resumed from the store), %.1f child epochs, %.2f h",

@@ -209,8 +209,8 @@ final class DenseSegSearchTests: XCTestCase {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         func runner(_ store: String) throws -> ExperimentRunner<DenseSegSearchSpace> {
-            try DenseSegSearchSetup.runner(strategy: "reinforce-lstm", seed: 4, budget: Budget(queries: 5), space: space,
-                                           estimator: estimator, estimatorDescription: "disks", store: SQLiteTrialStore(path: folder.appendingPathComponent(store).path))
+            try CategoricalSearchSetup.runner(strategy: "reinforce-lstm", seed: 4, budget: Budget(queries: 5), space: space,
+                                              estimator: estimator, objective: "valid_dice", report: "valid_dice", estimatorDescription: "disks", store: SQLiteTrialStore(path: folder.appendingPathComponent(store).path))
         }
         let whole = try runner("whole.sqlite").run()
         let killed = try runner("killed.sqlite")
@@ -226,7 +226,8 @@ final class DenseSegSearchTests: XCTestCase {
         XCTAssertEqual(rows(resumed), rows(whole))
         XCTAssertEqual(rows(whole).count, 5)
         XCTAssertTrue(whole.trials.allSatisfy { ($0.metrics["valid_dice"] ?? -1) >= 0 && ($0.metrics["valid_dice"] ?? 101) <= 100 })
-        XCTAssertThrowsError(try DenseSegSearchSetup.runner(strategy: "ctnas", seed: 0, budget: Budget(queries: 1), space: space,
-                                                            estimator: estimator, estimatorDescription: "disks", store: InMemoryTrialStore()))
+        XCTAssertThrowsError(try CategoricalSearchSetup.runner(strategy: "ctnas", seed: 0, budget: Budget(queries: 1), space: space,
+                                                               estimator: estimator, objective: "valid_dice", report: "valid_dice",
+                                                               estimatorDescription: "disks", store: InMemoryTrialStore()))
     }
 }
