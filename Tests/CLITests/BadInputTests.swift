@@ -468,4 +468,51 @@ final class BadInputTests: XCTestCase {
         XCTAssertTrue(again.stdout.contains("(2 resumed from the store)"), again.stdout)
         try assertRefused(args.map { $0 == "reinforce-lstm" ? "random" : $0 }, mentions: "s.sqlite")
     }
+
+    // MARK: Multimodal
+
+    /// 50 rows of 28×28 pixels with the digit last, and spoken "digits" (tones) by three speakers.
+    func avFiles(digits: ClosedRange<Int> = 0...9) throws -> (csv: String, audio: String) {
+        let rows = (0..<50).map { i in ((0..<784).map { String(($0 * 3 + i * 11) % 256) } + [String(i % 10)]).joined(separator: ",") }
+        let csv = try write(rows.joined(separator: "\n") + "\n", "digits.csv")
+        let audio = folder.appendingPathComponent("recordings")
+        try FileManager.default.createDirectory(at: audio, withIntermediateDirectories: true)
+        for speaker in ["ann", "bob", "cem"] {
+            for d in digits {
+                let samples = (0..<1500).map { Float(0.3 * sin(Double($0) * Double(d + 1) * 0.05)) }
+                try WAVAudio(samples: samples, sampleRate: 8000).encoded().write(to: audio.appendingPathComponent("\(d)_\(speaker)_0.wav"))
+            }
+        }
+        return (csv, audio.path)
+    }
+
+    /// The checklist printed by the run names every flag the user set, each as hand-set.
+    func testMultimodalSearchPrintsTheChecklistOfEveryFlag() throws {
+        let (csv, audio) = try avFiles()
+        let store = path("av.sqlite")
+        let o = try swiftnas(["search", "--space", "avmnist", "--strategy", "random", "--data", csv, "--audio", audio, "--seed", "3",
+                              "--budget", "2", "--train-epochs", "1", "--image-energy", "0.5", "--param", "max_redraws=50",
+                              "--store", store, "--quiet"], timeout: 120)
+        XCTAssertEqual(o.status, 0, o.stderr)
+        for flag in ["--strategy", "--data", "--audio", "--seed", "--budget", "--train-epochs", "--image-energy", "--param", "--store", "--quiet"] {
+            XCTAssertTrue(o.stdout.contains("| flag \(flag)\n"), "checklist lacks \(flag):\n\(o.stdout)")
+        }
+        XCTAssertTrue(o.stdout.contains("| searched"), o.stdout)
+        XCTAssertTrue(o.stdout.contains("best unimodal") && o.stdout.contains("best fused"), o.stdout)
+    }
+
+    func testMultimodalInputIsChecked() throws {
+        let (csv, audio) = try avFiles()
+        try assertRefused(["search", "--space", "nb201", "--audio", audio], mentions: "--audio applies to --space avmnist only")
+        try assertRefused(["search", "--space", "avmnist", "--data", csv], mentions: "--audio")
+        try assertRefused(["search", "--space", "avmnist", "--data", csv, "--audio", audio, "--image-energy", "0"], mentions: "--image-energy")
+        try assertRefused(["search", "--space", "avmnist", "--data", csv, "--audio", audio, "--tile", "8"], mentions: "--tile")
+        var eightBit = WAVAudio(samples: [0, 0.1], sampleRate: 8000).encoded()
+        eightBit[34] = 8
+        try eightBit.write(to: URL(fileURLWithPath: audio).appendingPathComponent("3_ann_1.wav"))
+        try assertRefused(["search", "--space", "avmnist", "--data", csv, "--audio", audio, "--budget", "1"], mentions: "not 16-bit PCM", seconds: 30)
+        try FileManager.default.removeItem(atPath: URL(fileURLWithPath: audio).appendingPathComponent("3_ann_1.wav").path)
+        for s in ["ann", "bob", "cem"] { try FileManager.default.removeItem(atPath: URL(fileURLWithPath: audio).appendingPathComponent("7_\(s)_0.wav").path) }
+        try assertRefused(["search", "--space", "avmnist", "--data", csv, "--audio", audio, "--budget", "1"], mentions: "no recording of digit 7", seconds: 30)
+    }
 }
