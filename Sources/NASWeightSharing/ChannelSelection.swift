@@ -92,9 +92,13 @@ public struct ChannelSelection: Codable, Equatable, Sendable {
         model.freeze()
         defer { model.freeze(false); model.train() }
         var rng = SeededGenerator(seed: seed)
-        let loader = BatchLoader(data, batchSize: batchSize, shuffle: true, dropLast: true, seed: seed)
+        guard data.count > 0 else { throw ChannelSelectionError("no images to select channels on") }
+        // Full batches only (a short last batch would weigh a few images like a whole batch),
+        // unless the data set is smaller than one batch.
+        let loader = BatchLoader(data, batchSize: min(batchSize, data.count), shuffle: true, dropLast: true, seed: seed)
         var step = 0, epoch = 0
         while step < steps {
+            try StopRequest.check()
             for batch in loader.epoch(epoch) where step < steps {
                 try StopRequest.check()
                 let uniforms = model.widths.map { w in (0..<w).map { _ in Float(rng.unitDouble() * 0.998 + 0.001) } }

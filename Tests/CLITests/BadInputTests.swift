@@ -515,4 +515,29 @@ final class BadInputTests: XCTestCase {
         for s in ["ann", "bob", "cem"] { try FileManager.default.removeItem(atPath: URL(fileURLWithPath: audio).appendingPathComponent("7_\(s)_0.wav").path) }
         try assertRefused(["search", "--space", "avmnist", "--data", csv, "--audio", audio, "--budget", "1"], mentions: "no recording of digit 7", seconds: 30)
     }
+
+    // MARK: prune
+
+    func testPruneRunsResumesAndRefusesBadFlags() throws {
+        let source = try idxFolder("source", train: 60, test: 20)
+        let target = try tinyCSV("target.csv", rows: 40)
+        let args = ["prune", "--source", source, "--target", target, "--out", path("prune"), "--widths", "4,4", "--source-epochs", "1",
+                    "--steps", "5", "--target-train", "20", "--target-epochs", "2", "--seeds", "0,1"]
+        let first = try swiftnas(args, timeout: 120)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let rows = try String(contentsOfFile: path("prune/results.csv"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.count, 7, "\(rows)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("prune/selection.json")))
+        let again = try swiftnas(args, timeout: 120)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stdout.contains("selection: read from"), again.stdout)
+        XCTAssertFalse(again.stdout.contains("seed 0: target test accuracy"), "finished rows were trained again")
+        try assertRefused(args.map { $0 == "5" ? "6" : $0 }, mentions: "other settings", seconds: 30)
+        try assertRefused(["prune", "--target", target, "--widths", "4,0"], mentions: "--widths")
+        try assertRefused(["prune", "--target", target, "--noise", "1"], mentions: "--noise")
+        try assertRefused(["prune", "--target", target, "--penalty", "-1"], mentions: "--penalty")
+        try assertRefused(["prune", "--target", target, "--seeds", "x"], mentions: "--seeds")
+        try assertRefused(["prune", "--source", source, "--target", path("none.csv"), "--out", path("p2"), "--widths", "4",
+                           "--source-epochs", "1", "--steps", "2"], mentions: "none.csv", seconds: 30)
+    }
 }
