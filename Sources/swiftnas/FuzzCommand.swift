@@ -19,7 +19,8 @@ struct FuzzCommand: ParsableCommand {
         abstract: "Run mutated inputs through every parser of user input (see bench/fuzz.sh).",
         discussion: """
         Targets: arch (NAS-Bench-201 cell strings), genotype (DARTS genotype strings), nago (NAGO \
-        architecture strings; NAGO's BO state restored, asked and told), vit (--param settings of the ViT), glit (GLiT architecture strings, built and run when small), table (the NAS-Bench-201 table loader), idx and csv \
+        architecture strings; NAGO's BO state restored, asked and told), vit (--param settings of the ViT), glit (GLiT architecture strings, built and run when small), denseseg and av (segmentation and \
+        multimodal architecture strings, built and run when small), wav (WAV bytes, then a log-mel spectrogram), table (the NAS-Bench-201 table loader), idx and csv \
         (data readers, then the training-data checks), yaml (search config files), safetensors \
         (checkpoint reader and restore into a model and optimizer), state (stored strategy state of \
         every strategy, restored and then asked and told). Case i of a seed is always the same input.
@@ -59,7 +60,7 @@ struct FuzzCommand: ParsableCommand {
     }
 }
 
-enum FuzzTarget: String, CaseIterable { case arch, genotype, nago, vit, glit, table, idx, csv, yaml, safetensors, state }
+enum FuzzTarget: String, CaseIterable { case arch, genotype, nago, vit, glit, denseseg, av, wav, table, idx, csv, yaml, safetensors, state }
 
 /// The valid inputs the mutations start from, and the mutations.
 struct Fuzzer {
@@ -152,6 +153,29 @@ struct Fuzzer {
                 var images = SeededGenerator(seed: 0)
                 _ = withoutGrad { GLiTNetwork(architecture, config: config, seed: 0)(Tensor.normal([2, 28, 28, 1], using: &images)) }
             }
+        case .denseseg:
+            // `--space dense-seg --arch` strings, and the small ones built and run on a 16×16 tile.
+            let s = mutate(Array("dense-seg[k3-g4-d1|k5-g8-d2|k3-g4-d1]".utf8), &rng)
+            let a = try DenseSegArchitecture(parsing: String(decoding: s, as: UTF8.self))
+            if a.levels <= 2, a.blocks.allSatisfy({ $0.growth * $0.depth <= 64 && $0.kernel <= 7 }) {
+                var images = SeededGenerator(seed: 0)
+                _ = withoutGrad { DenseSegNetwork(a, stemChannels: 4, seed: 0)(Tensor.normal([1, 16, 16, 1], using: &images)) }
+            }
+        case .av:
+            // Multimodal architecture strings, and the small ones built and run on one pair.
+            let s = mutate(Array("av[both|image=d2-w8-k3|audio=d1-w8-k5|pool=max|fusion=late|combine=gated|width=32]".utf8), &rng)
+            let a = try AVFusionArchitecture(parsing: String(decoding: s, as: UTF8.self))
+            if a.image.width <= 64, a.audio.width <= 64, a.fusionWidth <= 256 {
+                var inputs = SeededGenerator(seed: 0)
+                let image = Tensor.normal([1, 28, 28, 1], using: &inputs), audio = Tensor.normal([1, 32, 63, 1], using: &inputs)
+                _ = withoutGrad { AVFusionNetwork(a, imageSize: (28, 28), seed: 0)(image: image, audio: audio) }
+            }
+        case .wav:
+            let audio = WAVAudio(samples: (0..<40).map { Float($0 % 7) / 10 - 0.3 }, sampleRate: 8000)
+            let decoded = try WAVAudio.decode(Data(mutate(Array(audio.encoded()), &rng)), name: "fuzz.wav")
+            var g = LogMelSpectrogram()
+            (g.samples, g.fftSize, g.hop, g.mels, g.sampleRate) = (64, 16, 8, 4, decoded.sampleRate)
+            if (try? g.validate()) != nil { _ = g(decoded.samples) }
         case .table:
             _ = try NB201Table(csv: Data(maybeGzip(mutate(smallTable, &rng), &rng)))
         case .idx:
