@@ -62,6 +62,46 @@ public protocol CategoricalSearchSpace: SearchSpace {
     func architecture(choices: [Int]) -> Architecture
 }
 
+/// A categorical space whose moves are all on the choice vector: sampling draws every decision
+/// uniformly, a mutation changes one decision to another of its options, the neighbours are all
+/// single-decision changes, and the encoding is one indicator per (decision, option). Spaces of
+/// networks with independent per-layer settings (dense-seg, the multimodal space) conform by
+/// declaring it; they write only `choiceCounts`, `choices(of:)` and `architecture(choices:)`.
+public protocol ChoiceVectorSpace: CategoricalSearchSpace {}
+
+extension ChoiceVectorSpace {
+    public func sample(using rng: inout some RandomNumberGenerator) -> Architecture {
+        architecture(choices: choiceCounts.map { Int.random(in: 0..<$0, using: &rng) })
+    }
+
+    public func mutate(_ a: Architecture, using rng: inout some RandomNumberGenerator) -> Architecture {
+        let counts = choiceCounts
+        let movable = counts.indices.filter { counts[$0] > 1 }
+        guard let d = movable.randomElement(using: &rng) else { return a }
+        var c = choices(of: a)
+        c[d] = (c[d] + Int.random(in: 1..<counts[d], using: &rng)) % counts[d]
+        return architecture(choices: c)
+    }
+
+    public func neighbors(of a: Architecture) -> [Architecture] {
+        let c = choices(of: a)
+        return choiceCounts.enumerated().flatMap { d, n in
+            (0..<n).filter { $0 != c[d] }.map { o -> Architecture in
+                var b = c
+                b[d] = o
+                return architecture(choices: b)
+            }
+        }
+    }
+
+    public func encodingLength(_ encoding: ArchitectureEncoding) -> Int { choiceCounts.reduce(0, +) }
+
+    /// One indicator per (decision, option) for either encoding (such spaces have no paths).
+    public func encode(_ a: Architecture, as encoding: ArchitectureEncoding) -> [Float] {
+        zip(choices(of: a), choiceCounts).flatMap { choice, n in (0..<n).map { $0 == choice ? Float(1) : 0 } }
+    }
+}
+
 /// A space small enough to list: exhaustive baselines and tests use it.
 public protocol EnumerableSearchSpace: SearchSpace {
     /// Every architecture, in a fixed order.

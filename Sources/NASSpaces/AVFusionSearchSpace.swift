@@ -5,7 +5,7 @@ import Foundation
 /// of `AVFusionArchitecture`. The option lists are hand-set bounds (the run's checklist says so).
 /// Unimodal architectures are in the space so that one search finds both the best fused model
 /// and the best single-modality one under one budget.
-public struct AVFusionSearchSpace: CategoricalSearchSpace, Codable, Equatable {
+public struct AVFusionSearchSpace: ChoiceVectorSpace, Codable, Equatable {
     public var depths = [1, 2, 3]
     public var widths = [8, 16, 32]
     public var kernels = [3, 5]
@@ -46,36 +46,6 @@ public struct AVFusionSearchSpace: CategoricalSearchSpace, Codable, Equatable {
                              audio: ExtractorSetting(depth: depths[c[4]], width: widths[c[5]], kernel: kernels[c[6]]),
                              pooling: AVFusionArchitecture.Pooling.allCases[c[7]], fusion: AVFusionArchitecture.Fusion.allCases[c[8]],
                              combine: AVFusionArchitecture.Combine.allCases[c[9]], fusionWidth: fusionWidths[c[10]])
-    }
-
-    public func sample(using rng: inout some RandomNumberGenerator) -> AVFusionArchitecture {
-        architecture(choices: choiceCounts.map { Int.random(in: 0..<$0, using: &rng) })
-    }
-
-    public func mutate(_ a: AVFusionArchitecture, using rng: inout some RandomNumberGenerator) -> AVFusionArchitecture {
-        let counts = choiceCounts
-        let movable = counts.indices.filter { counts[$0] > 1 }
-        guard let d = movable.randomElement(using: &rng) else { return a }
-        var c = choices(of: a)
-        c[d] = (c[d] + Int.random(in: 1..<counts[d], using: &rng)) % counts[d]
-        return architecture(choices: c)
-    }
-
-    public func neighbors(of a: AVFusionArchitecture) -> [AVFusionArchitecture] {
-        let c = choices(of: a)
-        return choiceCounts.enumerated().flatMap { d, n in
-            (0..<n).filter { $0 != c[d] }.map { o -> AVFusionArchitecture in
-                var b = c
-                b[d] = o
-                return architecture(choices: b)
-            }
-        }
-    }
-
-    public func encodingLength(_ encoding: ArchitectureEncoding) -> Int { choiceCounts.reduce(0, +) }
-
-    public func encode(_ a: AVFusionArchitecture, as encoding: ArchitectureEncoding) -> [Float] {
-        zip(choices(of: a), choiceCounts).flatMap { choice, n in (0..<n).map { $0 == choice ? Float(1) : 0 } }
     }
 
     public func describe(_ a: AVFusionArchitecture) -> String { a.description }

@@ -7,7 +7,7 @@ import Foundation
 /// The option lists are the space's settings (hand-set bounds; the run's checklist says so). The
 /// defaults are a CPU-scale version of the paper's: kernels 3 and 5, growth 4/8/12/16, depth 1–3,
 /// two levels; the baseline is the middle of the space, k3-g8-d2 everywhere.
-public struct DenseSegSearchSpace: CategoricalSearchSpace, Codable, Equatable {
+public struct DenseSegSearchSpace: ChoiceVectorSpace, Codable, Equatable {
     public var levels = 2
     public var kernels = [3, 5]
     public var growths = [4, 8, 12, 16]
@@ -51,44 +51,6 @@ public struct DenseSegSearchSpace: CategoricalSearchSpace, Codable, Equatable {
         DenseSegArchitecture(blocks: (0..<blockCount).map { b in
             DenseBlockSetting(kernel: kernels[c[3 * b]], growth: growths[c[3 * b + 1]], depth: depths[c[3 * b + 2]])
         })
-    }
-
-    public func sample(using rng: inout some RandomNumberGenerator) -> DenseSegArchitecture {
-        architecture(choices: choiceCounts.map { Int.random(in: 0..<$0, using: &rng) })
-    }
-
-    /// One decision changed to another of its options.
-    public func mutate(_ a: DenseSegArchitecture, using rng: inout some RandomNumberGenerator) -> DenseSegArchitecture {
-        let counts = choiceCounts
-        let movable = counts.indices.filter { counts[$0] > 1 }
-        guard let d = movable.randomElement(using: &rng) else { return a }
-        var c = choices(of: a)
-        c[d] = (c[d] + Int.random(in: 1..<counts[d], using: &rng)) % counts[d]
-        return architecture(choices: c)
-    }
-
-    public func neighbors(of a: DenseSegArchitecture) -> [DenseSegArchitecture] {
-        let c = choices(of: a)
-        var out: [DenseSegArchitecture] = []
-        for (d, n) in choiceCounts.enumerated() {
-            for o in 0..<n where o != c[d] {
-                var b = c
-                b[d] = o
-                out.append(architecture(choices: b))
-            }
-        }
-        return out
-    }
-
-    public func encodingLength(_ encoding: ArchitectureEncoding) -> Int { choiceCounts.reduce(0, +) }
-
-    /// One indicator per (decision, option) for either encoding (the space has no paths).
-    public func encode(_ a: DenseSegArchitecture, as encoding: ArchitectureEncoding) -> [Float] {
-        var v: [Float] = []
-        for (choice, n) in zip(choices(of: a), choiceCounts) {
-            v += (0..<n).map { $0 == choice ? 1 : 0 }
-        }
-        return v
     }
 
     public func describe(_ a: DenseSegArchitecture) -> String { a.description }

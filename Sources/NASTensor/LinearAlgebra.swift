@@ -7,16 +7,7 @@ public enum LinearAlgebra {
     /// Eigenvalues (ascending) of a symmetric `n × n` matrix stored row-major.
     public static func symmetricEigenvalues(_ matrix: [Double], n: Int) -> [Double] {
         precondition(matrix.count == n * n, "symmetricEigenvalues: \(matrix.count) values for a \(n)×\(n) matrix")
-        var a = matrix
-        var w = [Double](repeating: 0, count: n)
-        var nn = Int32(n), lda = Int32(n), info: Int32 = 0
-        var jobz = CChar(UInt8(ascii: "N")), uplo = CChar(UInt8(ascii: "U"))
-        var lwork: Int32 = -1
-        var query = 0.0
-        dsyev_(&jobz, &uplo, &nn, &a, &lda, &w, &query, &lwork, &info)
-        lwork = Int32(query)
-        var work = [Double](repeating: 0, count: Int(max(lwork, 1)))
-        dsyev_(&jobz, &uplo, &nn, &a, &lda, &w, &work, &lwork, &info)
+        let (w, _, info) = dsyev(matrix, n: n, vectors: false)
         precondition(info == 0, "dsyev failed with info \(info)")
         return w
     }
@@ -25,20 +16,26 @@ public enum LinearAlgebra {
     /// symmetric `n × n` matrix stored row-major; nil when LAPACK does not converge.
     public static func symmetricEigen(_ matrix: [Double], n: Int) -> (values: [Double], vectors: [[Double]])? {
         guard n >= 1, matrix.count == n * n else { return nil }
+        let (w, a, info) = dsyev(matrix, n: n, vectors: true)
+        guard info == 0 else { return nil }
+        // LAPACK's column-major output: column i of the row-major buffer seen transposed is row i.
+        let vectors = (0..<n).map { i in Array(a[(i * n)..<((i + 1) * n)]) }
+        return (Array(w.reversed()), Array(vectors.reversed()))
+    }
+
+    /// LAPACK's dsyev: ascending eigenvalues, the eigenvectors overwriting the matrix when asked.
+    private static func dsyev(_ matrix: [Double], n: Int, vectors: Bool) -> (values: [Double], matrix: [Double], info: Int32) {
         var a = matrix
         var w = [Double](repeating: 0, count: n)
         var nn = Int32(n), lda = Int32(n), info: Int32 = 0
-        var jobz = CChar(UInt8(ascii: "V")), uplo = CChar(UInt8(ascii: "U"))
+        var jobz = CChar(UInt8(ascii: vectors ? "V" : "N")), uplo = CChar(UInt8(ascii: "U"))
         var lwork: Int32 = -1
         var query = 0.0
         dsyev_(&jobz, &uplo, &nn, &a, &lda, &w, &query, &lwork, &info)
         lwork = Int32(query)
         var work = [Double](repeating: 0, count: Int(max(lwork, 1)))
         dsyev_(&jobz, &uplo, &nn, &a, &lda, &w, &work, &lwork, &info)
-        guard info == 0 else { return nil }
-        // LAPACK's column-major output: column i of the row-major buffer seen transposed is row i.
-        let vectors = (0..<n).map { i in Array(a[(i * n)..<((i + 1) * n)]) }
-        return (Array(w.reversed()), Array(vectors.reversed()))
+        return (w, a, info)
     }
 
     /// log |det A| of an `n × n` matrix (row-major) by LU factorisation; −∞ when A is singular.
