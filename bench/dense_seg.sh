@@ -3,10 +3,11 @@
 # EM membranes (the dark pixels are the foreground), against the hand-designed baseline it edits.
 # Images: the 30 labelled 512×512 slices shrunk to 256×256, 64×64 tiles without overlap (16 per
 # slice), five contiguous folds; fold 4 (slices 24–29) is the test fold, never trained or searched on.
-# Search: `swiftnas search --space dense-seg --strategy reinforce-lstm`, an LSTM controller choosing
+# Search: `swiftnas search --space dense-seg --strategy $STRATEGY` (default reinforce-lstm), an LSTM controller choosing
 # each of the 5 dense blocks' kernel (3/5), growth (4/8/12/16) and depth (1/2/3); every child trained
 # $CHILD_EPOCHS epochs from scratch on slices 0–17 and rewarded by its Dice on slices 18–23;
-# $BUDGET children; search seed 0.
+# $BUDGET children; search seed 0. STRATEGY=random runs the control: the same budget, children and
+# selection rule with uniform random proposals (e.g. `STRATEGY=random OUT=runs/dense_seg_random`).
 # Retraining: the baseline (k3-g8-d2 in every block) and the best child from scratch with one
 # recipe — Adam 2e-3, cosine, batch 16, BCE + soft Dice, the square's symmetries, $EPOCHS epochs on
 # slices 0–23 — seeds 0, 1, 2, Dice on the test fold after the last epoch. Settings fixed by run time
@@ -21,13 +22,14 @@ SEEDS=${SEEDS:-0 1 2}
 BUDGET=${BUDGET:-20}
 CHILD_EPOCHS=${CHILD_EPOCHS:-2}
 EPOCHS=${EPOCHS:-8}
+STRATEGY=${STRATEGY:-reinforce-lstm}
 mkdir -p "$OUT"
 DATAFLAGS=(--data "$ISBI" --foreground dark --downsample 2 --tile 64 --overlap 0)
 BASELINE='dense-seg[k3-g8-d2|k3-g8-d2|k3-g8-d2|k3-g8-d2|k3-g8-d2]'
 
 load_before "dense-seg search"
 rm -f "$OUT/search.sqlite"
-"$BIN" search --space dense-seg --strategy reinforce-lstm "${DATAFLAGS[@]}" --train-epochs "$CHILD_EPOCHS" \
+"$BIN" search --space dense-seg --strategy "$STRATEGY" "${DATAFLAGS[@]}" --train-epochs "$CHILD_EPOCHS" \
     --budget "$BUDGET" --seed 0 --store "$OUT/search.sqlite" --quiet > "$OUT/search.txt"
 load_after "dense-seg search"
 cat "$OUT/search.txt"
