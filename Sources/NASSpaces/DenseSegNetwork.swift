@@ -99,6 +99,36 @@ public final class DenseSegNetwork: Module, Layer {
         head = Conv2d(channels, 1, kernel: 1, using: &rng)
     }
 
+    /// The weights `DenseSegNetwork(a, inputChannels:stemChannels:)` holds, counted without
+    /// building it (so an oversized string can be refused before memory is allocated).
+    public static func parameterCount(_ a: DenseSegArchitecture, inputChannels: Int = 1, stemChannels: Int = 16) -> Int {
+        func block(_ c: Int, _ s: DenseBlockSetting) -> (params: Int, out: Int) {
+            var p = 0
+            for i in 0..<s.depth {
+                let cin = c + i * s.growth
+                p += 2 * cin + cin * s.kernel * s.kernel * s.growth
+            }
+            return (p, c + s.depth * s.growth)
+        }
+        var total = inputChannels * 9 * stemChannels, c = stemChannels, skips: [Int] = []
+        for l in 0..<a.levels {
+            let b = block(c, a.blocks[l])
+            total += b.params + 2 * b.out + b.out * b.out
+            c = b.out
+            skips.append(c)
+        }
+        let bottom = block(c, a.blocks[a.levels])
+        total += bottom.params
+        c = bottom.out
+        for (i, l) in stride(from: a.levels - 1, through: 0, by: -1).enumerated() {
+            total += c * 4 * skips[l] + skips[l]
+            let b = block(2 * skips[l], a.blocks[a.levels + 1 + i])
+            total += b.params
+            c = b.out
+        }
+        return total + 2 * c + c + 1
+    }
+
     public func callAsFunction(_ x: Tensor) -> Tensor {
         var h = stem(x)
         var skips: [Tensor] = []

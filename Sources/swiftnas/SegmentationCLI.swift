@@ -86,6 +86,10 @@ enum SegmentationTrainingCLI {
             guard let arch else { throw ValidationError("--space dense-seg needs --arch 'dense-seg[k3-g8-d2|…]'") }
             let a = try DenseSegArchitecture(parsing: arch)
             try checkTile(recipe.tile, levels: a.levels)
+            let weights = DenseSegNetwork.parameterCount(a, stemChannels: width ?? 16)
+            guard weights <= 50_000_000 else {
+                throw ValidationError("--arch \(a) has \(weights) weights; networks above 50,000,000 are refused (memory)")
+            }
             net = DenseSegNetwork(a, stemChannels: width ?? 16, seed: recipe.seed)
             name = a.description
         case (nil, "unet"):

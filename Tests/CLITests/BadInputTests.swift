@@ -426,6 +426,7 @@ final class BadInputTests: XCTestCase {
         try assertRefused(common + ["--space", "nb201", "--arch", "x"], mentions: "--space dense-seg")
         try assertRefused(common + ["--space", "dense-seg", "--arch", "dense-seg[k4-g8-d2]"], mentions: "kernel must be odd")
         try assertRefused(common + ["--foreground", "grey"], mentions: "--foreground")
+        try assertRefused(common + ["--space", "dense-seg", "--arch", "dense-seg[k15-g256-d16|k15-g256-d16|k15-g256-d16]"], mentions: "weights")
         try assertRefused(common + ["--overlap", "8"], mentions: "--overlap")
         try assertRefused(common + ["--test-fold", "5"], mentions: "--test-fold")
         try assertRefused(["train", "--task", "segment", "--data", good, "--downsample", "1", "--tile", "6", "--out", path("out")],

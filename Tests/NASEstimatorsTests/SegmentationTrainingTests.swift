@@ -145,6 +145,12 @@ final class DenseSegSearchTests: XCTestCase {
         // head: BN 20 (40) + 20 + 1.
         let expected = 36 + 8 + 144 + 16 + 64 + 16 + 400 + 20 + 500 + 392 + 32 + 576 + 40 + 21
         XCTAssertEqual(net.parameterCount, expected)
+        XCTAssertEqual(DenseSegNetwork.parameterCount(a, stemChannels: 4), expected)
+        var rng = SeededGenerator(seed: 0)
+        for _ in 0..<5 {
+            let b = DenseSegSearchSpace().sample(using: &rng)
+            XCTAssertEqual(DenseSegNetwork.parameterCount(b), DenseSegNetwork(b, seed: 0).parameterCount, "\(b)")
+        }
     }
 
     func testDenseBlockKeepsItsInputAndAddsGrowthPerLayer() throws {
