@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers (a target imports only targets below it):
 //   swiftnas (CLI) → NASExperiment (runner, stores) and NASWeightSharing (supernet methods);
-//   NASExperiment → NASStrategies and NASEstimators; NASWeightSharing → NASStrategies;
+//   NASExperiment → NASStrategies and NASEstimators; NASWeightSharing → NASStrategies and NASEstimators;
 //   NASStrategies → NASSpaces; NASEstimators → NASBench and NASSpaces; NASSpaces → NASNN →
 //   NASTensor → (COpenBLAS, CKernels). NASData (readers, data checks) sits on NASTensor.
 //   Without the engine: NASBench → NASArchitectures (cells, SearchSpace) and NASFiles (gzip),
@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "NASEstimators", dependencies: ["NASSpaces", "NASBench", "NASData", "NASNN"]),
         .target(name: "NASStrategies", dependencies: ["NASSpaces", "NASNN"]),
         // Supernet training and weight-sharing methods (DARTS, SPOS, few-shot, RLNAS, MdeNAS, DNAL).
-        .target(name: "NASWeightSharing", dependencies: ["NASStrategies", "NASSpaces", "NASData", "NASNN", "NASTensor"]),
+        .target(name: "NASWeightSharing", dependencies: ["NASStrategies", "NASEstimators", "NASSpaces", "NASData", "NASNN", "NASTensor"]),
         .target(name: "NASExperiment", dependencies: [
             "NASStrategies", "NASEstimators", "NASSpaces", "NASBench",
             .product(name: "GRDB", package: "GRDB.swift"),

@@ -62,8 +62,9 @@ public final class SegmentationTrainer {
     public let validation: SegmentationSet?
     public let optimizer: any Optimizer
     public private(set) var history: [SegmentationEpochRecord] = []
-    private let tiling: Tiling
-    let mean: Float, std: Float
+    let sampler: TileSampler
+    var mean: Float { sampler.mean }
+    var std: Float { sampler.std }
     private let dataFingerprint: String
 
     public init(model: any Layer, recipe: SegmentationRecipe, train: SegmentationSet, validation: SegmentationSet? = nil) throws {
@@ -72,16 +73,11 @@ public final class SegmentationTrainer {
         if let v = validation, v.height != train.height || v.width != train.width {
             throw DataError(file: "validation images", "\(v.width)×\(v.height), the training images are \(train.width)×\(train.height)")
         }
-        tiling = try Tiling(height: train.height, width: train.width, tile: recipe.tile, overlap: recipe.overlap)
+        sampler = try TileSampler(train, tile: recipe.tile, overlap: recipe.overlap, augment: recipe.augment, seed: recipe.seed)
         self.model = model
         self.recipe = recipe
         self.train = train
         self.validation = validation
-        var sum = 0.0, squares = 0.0
-        for v in train.images { sum += Double(v); squares += Double(v) * Double(v) }
-        let m = sum / Double(train.images.count)
-        mean = Float(m)
-        std = Float(max((squares / Double(train.images.count) - m * m).squareRoot(), 1e-6))
         var c = Checksum()
         for v in train.images { c.mix(UInt64(v.bitPattern)) }
         for v in train.masks { c.mix(UInt64(v.bitPattern)) }
@@ -90,31 +86,7 @@ public final class SegmentationTrainer {
     }
 
     /// (image, tile origin, symmetry) of every training tile of epoch `epoch`, in batch order.
-    func epochPlan(_ epoch: Int) -> [(image: Int, tile: Int, symmetry: Dihedral)] {
-        var rng = SeededGenerator(seed: recipe.seed &+ 0x5e9 &* UInt64(epoch + 1))
-        var plan: [(image: Int, tile: Int, symmetry: Dihedral)] = []
-        for i in 0..<train.count {
-            for t in tiling.origins.indices {
-                let s = recipe.augment ? Dihedral(rawValue: Int(rng.next() % 8)) ?? .identity : .identity
-                plan.append((i, t, s))
-            }
-        }
-        for i in stride(from: plan.count - 1, to: 0, by: -1) { plan.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
-        return plan
-    }
-
-    /// One tile of plane `plane` of `values` (images or masks), as `tile × tile` values.
-    private func tileValues(_ values: [Float], image: Int, tile t: Int) -> ArraySlice<Float> {
-        let n = train.pixelsPerImage, side = recipe.tile
-        let (r, c) = tiling.origins[t]
-        var out: [Float] = []
-        out.reserveCapacity(side * side)
-        for y in 0..<side {
-            let start = image * n + (r + y) * train.width + c
-            out += values[start..<(start + side)]
-        }
-        return out[...]
-    }
+    func epochPlan(_ epoch: Int) -> [(image: Int, tile: Int, symmetry: Dihedral)] { sampler.epochPlan(epoch) }
 
     /// Runs the remaining epochs; with `checkpoint`, state is saved after each (and read first
     /// when `resume` is set). An error thrown by `progress` (or a stop request) ends the run at a
@@ -122,8 +94,7 @@ public final class SegmentationTrainer {
     @discardableResult
     public func run(checkpoint: URL? = nil, resume: Bool = false,
                     progress: ((BatchProgress) throws -> Void)? = nil) throws -> [SegmentationEpochRecord] {
-        let side = recipe.tile, tilesPerEpoch = train.count * tiling.origins.count
-        let steps = (tilesPerEpoch + recipe.batchSize - 1) / recipe.batchSize
+        let steps = sampler.batchCount(recipe.batchSize)
         let schedule = CosineAnnealing(base: recipe.learningRate, total: recipe.epochs * steps)
         var startEpoch = 0
         if resume, let checkpoint, FileManager.default.fileExists(atPath: checkpoint.path) {
@@ -136,28 +107,19 @@ public final class SegmentationTrainer {
             var lossSum = 0.0, seen = 0
             for b in 0..<steps {
                 try StopRequest.check()
-                let part = plan[(b * recipe.batchSize)..<min((b + 1) * recipe.batchSize, plan.count)]
-                var x: [Float] = [], y: [Float] = []
-                x.reserveCapacity(part.count * side * side)
-                y.reserveCapacity(part.count * side * side)
-                for p in part {
-                    x += p.symmetry.apply(tileValues(train.images, image: p.image, tile: p.tile), side: side).map { ($0 - mean) / std }
-                    y += p.symmetry.apply(tileValues(train.masks, image: p.image, tile: p.tile), side: side)
-                }
+                let (images, targets) = sampler.batch(plan, b, size: recipe.batchSize)
+                let count = images.shape[0]
                 let lr = schedule.learningRate(at: epoch * steps + b)
                 optimizer.learningRate = lr
-                let logits = model(Tensor(shape: [part.count, side, side, 1], data: x))
-                let targets = Tensor(shape: [part.count, side, side, 1], data: y)
-                var loss = binaryCrossEntropyWithLogits(logits, targets)
-                if recipe.diceWeight > 0 { loss = loss + softDiceLoss(logits, targets) * recipe.diceWeight }
+                let loss = segmentationLoss(model(images), targets, diceWeight: recipe.diceWeight)
                 guard loss.item.isFinite else {
                     throw TrainingError.nonFiniteLoss(epoch: epoch, batch: b, value: loss.item, learningRate: lr)
                 }
                 optimizer.zeroGrad()
                 loss.backward()
                 optimizer.step()
-                lossSum += Double(loss.item) * Double(part.count)
-                seen += part.count
+                lossSum += Double(loss.item) * Double(count)
+                seen += count
                 try progress?(BatchProgress(epoch: epoch, epochs: recipe.epochs, batch: b, batches: steps,
                                             loss: lossSum / Double(seen), accuracy: 0,
                                             imagesPerSecond: Double(seen) / max(Date().timeIntervalSince(start), 1e-9)))
@@ -237,5 +199,77 @@ public final class SegmentationTrainer {
         }
         history = records
         return done
+    }
+}
+
+/// Binary cross-entropy + `diceWeight` · soft Dice, the segmentation training loss.
+public func segmentationLoss(_ logits: Tensor, _ targets: Tensor, diceWeight: Float) -> Tensor {
+    let bce = binaryCrossEntropyWithLogits(logits, targets)
+    return diceWeight > 0 ? bce + softDiceLoss(logits, targets) * diceWeight : bce
+}
+
+/// The training tiles of a segmentation set: every overlapping tile of every image once per
+/// epoch, in an order and with symmetries drawn from (seed, epoch) only, standardised with the
+/// set's mean and standard deviation.
+public struct TileSampler {
+    public let source: SegmentationSet
+    public let tiling: Tiling
+    public let augment: Bool
+    public let seed: UInt64
+    public let mean: Float, std: Float
+
+    public init(_ set: SegmentationSet, tile: Int, overlap: Int, augment: Bool, seed: UInt64) throws {
+        guard set.count > 0 else { throw DataError(file: "training images", "none") }
+        tiling = try Tiling(height: set.height, width: set.width, tile: tile, overlap: overlap)
+        (self.source, self.augment, self.seed) = (set, augment, seed)
+        var sum = 0.0, squares = 0.0
+        for v in set.images { sum += Double(v); squares += Double(v) * Double(v) }
+        let m = sum / Double(set.images.count)
+        mean = Float(m)
+        std = Float(max((squares / Double(set.images.count) - m * m).squareRoot(), 1e-6))
+    }
+
+    public var tilesPerEpoch: Int { source.count * tiling.origins.count }
+    public func batchCount(_ batchSize: Int) -> Int { (tilesPerEpoch + batchSize - 1) / batchSize }
+
+    /// (image, tile origin, symmetry) of every tile of epoch `epoch`, in batch order.
+    public func epochPlan(_ epoch: Int) -> [(image: Int, tile: Int, symmetry: Dihedral)] {
+        var rng = SeededGenerator(seed: seed &+ 0x5e9 &* UInt64(epoch + 1))
+        var plan: [(image: Int, tile: Int, symmetry: Dihedral)] = []
+        for i in 0..<source.count {
+            for t in tiling.origins.indices {
+                let s = augment ? Dihedral(rawValue: Int(rng.next() % 8)) ?? .identity : .identity
+                plan.append((i, t, s))
+            }
+        }
+        for i in stride(from: plan.count - 1, to: 0, by: -1) { plan.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        return plan
+    }
+
+    /// Batch `b` of a plan: standardised tiles `[B, T, T, 1]` and their masks.
+    public func batch(_ plan: [(image: Int, tile: Int, symmetry: Dihedral)], _ b: Int, size: Int) -> (Tensor, Tensor) {
+        let side = tiling.tile
+        let part = plan[(b * size)..<min((b + 1) * size, plan.count)]
+        var x: [Float] = [], y: [Float] = []
+        x.reserveCapacity(part.count * side * side)
+        y.reserveCapacity(part.count * side * side)
+        for p in part {
+            x += p.symmetry.apply(tileValues(source.images, image: p.image, tile: p.tile), side: side).map { ($0 - mean) / std }
+            y += p.symmetry.apply(tileValues(source.masks, image: p.image, tile: p.tile), side: side)
+        }
+        return (Tensor(shape: [part.count, side, side, 1], data: x), Tensor(shape: [part.count, side, side, 1], data: y))
+    }
+
+    /// One tile of plane `image` of `values` (images or masks), as `tile × tile` values.
+    private func tileValues(_ values: [Float], image: Int, tile t: Int) -> ArraySlice<Float> {
+        let n = source.pixelsPerImage, side = tiling.tile
+        let (r, c) = tiling.origins[t]
+        var out: [Float] = []
+        out.reserveCapacity(side * side)
+        for y in 0..<side {
+            let start = image * n + (r + y) * source.width + c
+            out += values[start..<(start + side)]
+        }
+        return out[...]
     }
 }

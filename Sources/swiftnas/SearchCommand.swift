@@ -28,7 +28,7 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "YAML file with the settings below (flags override it).")
     var config: String?
 
-    @Option(help: "Search space: nb201 (every strategy), darts (the weight-sharing strategies), glit (glit, spos), dense-seg (segmentation networks) and avmnist (image + audio fusion), both with \(CategoricalSearchSetup.strategies.joined(separator: ", ")).")
+    @Option(help: "Search space: nb201 (every strategy), darts (the weight-sharing strategies), glit (glit, spos), autodeeplab (Auto-DeepLab's cell and network-level search for segmentation), dense-seg (segmentation networks) and avmnist (image + audio fusion), the last two with \(CategoricalSearchSetup.strategies.joined(separator: ", ")).")
     var space: String?
 
     @Option(help: "Strategy: \(StrategyCatalog.names.joined(separator: ", ")).")
@@ -155,6 +155,14 @@ struct SearchCommand: ParsableCommand {
             throw ValidationError("\(audio != nil ? "--audio" : "--image-energy") applies to --space avmnist only")
         }
         if let e = imageEnergy, !(e > 0 && e <= 1) { throw ValidationError("--image-energy must be in (0, 1] (got \(e))") }
+        if request.space == "autodeeplab" {
+            let other: [(String, Bool)] = [("--samples", samples != nil), ("--proxy", proxy != nil), ("--train-limit", trainLimit != nil),
+                                           ("--channels", channels != nil), ("--cells", cells != nil), ("--benchmark", benchmark != nil),
+                                           ("--objective", objective != nil), ("--report", report != nil), ("--param", !request.hyperparameters.isEmpty)]
+            if let (flag, _) = other.first(where: \.1) { throw ValidationError("\(flag) does not apply to --space autodeeplab") }
+            if let e = trainEpochs, !(1...10_000).contains(e) { throw ValidationError("--train-epochs must be in 1…10000 (got \(e))") }
+            return
+        }
         if request.space == "dense-seg" || request.space == "avmnist" {
             let other: [(String, Bool)] = [("--samples", samples != nil), ("--proxy", proxy != nil), ("--train-limit", trainLimit != nil),
                                            ("--channels", channels != nil), ("--cells", cells != nil), ("--checkpoint", checkpoint != nil),
@@ -186,6 +194,10 @@ struct SearchCommand: ParsableCommand {
     func run() throws {
         let (request, benchmarkPath, storePath) = try request()
         try checkFlagsApply(to: request)
+        if request.space == "autodeeplab" {
+            return try AutoDeepLabSearchCLI.run(seed: request.seed, data: data, options: segmentation, epochs: trainEpochs ?? 6,
+                                                checkpoint: checkpoint ?? storePath.map { $0 + ".supernet.safetensors" }, quiet: quiet)
+        }
         if request.space == "avmnist" {
             return try MultimodalSearchCLI.run(request, data: data, audio: audio, imageEnergy: imageEnergy ?? 0.25,
                                                childEpochs: trainEpochs ?? 3, store: storePath,

@@ -6,6 +6,7 @@ import NASExperiment
 import NASNN
 import NASSpaces
 import NASTensor
+import NASWeightSharing
 
 /// The flags of segmentation training and search (`train --task segment`, `search --space
 /// dense-seg`). All optional, so that giving one to a classification job can be refused.
@@ -92,6 +93,17 @@ enum SegmentationTrainingCLI {
             }
             net = DenseSegNetwork(a, stemChannels: width ?? 16, seed: recipe.seed)
             name = a.description
+        case ("autodeeplab"?, _):
+            guard let arch else { throw ValidationError("--space autodeeplab needs --arch 'adl[path=…|…]'") }
+            let a = try AutoDeepLabArchitecture(parsing: arch)
+            var space = AutoDeepLabConfig()
+            (space.layers, space.blocks) = (a.path.count, a.cell.count)
+            if let width { space.channels = width }
+            try space.validate()
+            try a.check(against: space)
+            try checkTile(recipe.tile, levels: space.levels)
+            net = AutoDeepLabNetwork(config: space, architecture: a, seed: recipe.seed)
+            name = "\(a) (C=\(space.channels))"
         case (nil, "unet"):
             try checkTile(recipe.tile, levels: 2)
             var rng = SeededGenerator(seed: recipe.seed)
@@ -100,7 +112,7 @@ enum SegmentationTrainingCLI {
         case (nil, let other):
             throw ValidationError("--task segment trains --model unet or --space dense-seg, not --model \(other)")
         case (let other?, _):
-            throw ValidationError("--task segment takes --space dense-seg, not \(other)")
+            throw ValidationError("--task segment takes --space dense-seg or autodeeplab, not \(other)")
         }
         try makeOutputFolder(out, flag: "--out")
         let checkpoint = URL(fileURLWithPath: out).appendingPathComponent("checkpoint.safetensors")
@@ -161,5 +173,50 @@ enum SegmentationSearchCLI {
         if let best = summary.incumbent {
             print(String(format: "best: trial %d %@ (validation Dice %.2f%%)", best.trial, best.architecture, best.objective))
         }
+    }
+}
+
+/// `swiftnas search --space autodeeplab`: Auto-DeepLab's supernet trained by first-order bilevel
+/// optimisation on two halves of the development images, then decoded (Viterbi path, top-2 cell).
+enum AutoDeepLabSearchCLI {
+    static func run(seed: UInt64, data: String?, options: SegmentationOptions, epochs: Int, checkpoint: String?, quiet: Bool) throws {
+        guard let data else { throw ValidationError("--space autodeeplab needs --data (a folder with image/ and label/)") }
+        let (development, _, describe) = try options.load(data)
+        guard development.count >= 2 else { throw DataError(file: data, "the search needs at least 2 development images") }
+        let (weights, architecture) = try development.fold(1, of: 2)
+        var config = AutoDeepLabSearchConfig()
+        (config.epochs, config.warmupEpochs, config.seed, config.tile) = (epochs, epochs / 3, seed, options.tile ?? 64)
+        let search = try AutoDeepLabSearch(space: AutoDeepLabConfig(), config: config, weightImages: weights, architectureImages: architecture)
+        print("search: autodeeplab, seed \(seed); supernet \(search.supernet.weightParameters.reduce(0) { $0 + $1.count }) weights, "
+              + "\(epochs) epochs (α, β from epoch \(config.warmupEpochs + 1)) on \(weights.count) + \(architecture.count) images of \(describe)")
+        var bar: ProgressBar? = nil
+        let started = Date()
+        let result = try search.run(checkpoint: checkpoint.map(URL.init(fileURLWithPath:))) { epoch, b, steps, loss in
+            guard !quiet else { return }
+            if b == 0 { bar?.finish(); bar = ProgressBar(total: steps, label: "epoch \(epoch + 1)/\(epochs)") }
+            bar?.update(b + 1, String(format: "loss %.4f", loss))
+        }
+        bar?.finish()
+        let table = search.supernet.transitionTable()
+        let space = search.space
+        for (l, rows) in table.enumerated() {
+            let sources = l == 0 ? [0] : space.levels(at: l - 1)
+            print("layer \(l) transitions: " + sources.map { from in
+                "\(from)→[" + rows[from].map { String(format: "%.2f", $0) }.joined(separator: " ") + "]" }.joined(separator: " "))
+        }
+        print(String(format: "searched in %.1f min", Date().timeIntervalSince(started) / 60))
+        print("architecture: \(result)")
+        // The hand-designed comparison: DeepLab's "down to the deepest level and stay" path with
+        // the searched cell, its width chosen so its weights match the searched network's.
+        let fixed = AutoDeepLabArchitecture(path: (0..<space.layers).map { min($0 + 1, space.levels - 1) }, cell: result.cell)
+        func weightCount(_ a: AutoDeepLabArchitecture, _ c: Int) -> Int {
+            var s = space
+            s.channels = c
+            return AutoDeepLabNetwork(config: s, architecture: a, seed: 0).parameterCount
+        }
+        let target = weightCount(result, space.channels)
+        let c = (1...64).min { abs(weightCount(fixed, $0) - target) < abs(weightCount(fixed, $1) - target) } ?? space.channels
+        print("searched network: \(target) weights at --channels \(space.channels)")
+        print("fixed path: \(fixed) at --channels \(c) (\(weightCount(fixed, c)) weights)")
     }
 }

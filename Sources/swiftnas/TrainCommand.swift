@@ -120,9 +120,11 @@ struct TrainCommand: ParsableCommand {
         if let (flag, _) = classificationOnly.first(where: \.1) {
             throw ValidationError("\(flag) does not apply to --task segment (Adam, cosine schedule, tiles turned by the square's symmetries)")
         }
-        if let space, space != "dense-seg" { throw ValidationError("--task segment takes --space dense-seg, not \(space)") }
-        if space != nil, arch == nil { throw ValidationError("--space dense-seg needs --arch") }
-        if space == nil, arch != nil { throw ValidationError("--arch needs --space dense-seg") }
+        if let space, space != "dense-seg", space != "autodeeplab" {
+            throw ValidationError("--task segment takes --space dense-seg or autodeeplab, not \(space)")
+        }
+        if let space, arch == nil { throw ValidationError("--space \(space) needs --arch") }
+        if space == nil, arch != nil { throw ValidationError("--arch needs --space dense-seg or autodeeplab") }
         if let m = model, m != "unet" || space != nil { throw ValidationError("--task segment trains --model unet or --space dense-seg, not --model \(m)") }
         if let c = channels, !(1...1024).contains(c) { throw ValidationError("--channels must be in 1…1024 (got \(c))") }
         if let threads { try validateThreads(threads) }

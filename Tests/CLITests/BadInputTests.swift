@@ -450,6 +450,11 @@ final class BadInputTests: XCTestCase {
                           mentions: "ctnas")
         try assertRefused(["search", "--space", "dense-seg", "--data", seg, "--train-epochs", "0"], mentions: "--train-epochs")
         try assertRefused(["search", "--space", "nb201", "--tile", "8"], mentions: "--tile applies to segmentation only")
+        try assertRefused(["search", "--space", "autodeeplab"], mentions: "--data")
+        try assertRefused(["search", "--space", "autodeeplab", "--data", seg, "--param", "a=1"], mentions: "--param")
+        try assertRefused(["search", "--space", "autodeeplab", "--data", seg, "--downsample", "1", "--tile", "12"], mentions: "divisible")
+        try assertRefused(["train", "--task", "segment", "--data", seg, "--downsample", "1", "--tile", "8", "--epochs", "1", "--out", path("out"),
+                           "--space", "autodeeplab", "--arch", "adl[path=0-2-2-2|skip_connect~0|skip_connect~0|skip_connect~0]"], mentions: "layer 1")
     }
 
     /// Training and a two-trial search run end to end on a tiny set, and the search resumes.
