@@ -20,7 +20,8 @@ struct FuzzCommand: ParsableCommand {
         discussion: """
         Targets: arch (NAS-Bench-201 cell strings), genotype (DARTS genotype strings), nago (NAGO \
         architecture strings; NAGO's BO state restored, asked and told), vit (--param settings of the ViT), glit (GLiT architecture strings, built and run when small), denseseg and av (segmentation and \
-        multimodal architecture strings, built and run when small), wav (WAV bytes, then a log-mel spectrogram), table (the NAS-Bench-201 table loader), idx and csv \
+        multimodal architecture strings, built and run when small), autodeeplab (Auto-DeepLab strings, \
+        checked against the trellis, built and run), wav (WAV bytes, then a log-mel spectrogram), table (the NAS-Bench-201 table loader), idx and csv \
         (data readers, then the training-data checks), yaml (search config files), safetensors \
         (checkpoint reader and restore into a model and optimizer), state (stored strategy state of \
         every strategy, restored and then asked and told). Case i of a seed is always the same input.
@@ -60,7 +61,7 @@ struct FuzzCommand: ParsableCommand {
     }
 }
 
-enum FuzzTarget: String, CaseIterable { case arch, genotype, nago, vit, glit, denseseg, av, wav, table, idx, csv, yaml, safetensors, state }
+enum FuzzTarget: String, CaseIterable { case arch, genotype, nago, vit, glit, denseseg, av, autodeeplab, wav, table, idx, csv, yaml, safetensors, state }
 
 /// The valid inputs the mutations start from, and the mutations.
 struct Fuzzer {
@@ -170,6 +171,15 @@ struct Fuzzer {
                 let image = Tensor.normal([1, 28, 28, 1], using: &inputs), audio = Tensor.normal([1, 32, 63, 1], using: &inputs)
                 _ = withoutGrad { AVFusionNetwork(a, imageSize: (28, 28), seed: 0)(image: image, audio: audio) }
             }
+        case .autodeeplab:
+            // `--space autodeeplab --arch` strings, checked against the default trellis, built and run on one tile.
+            let s = mutate(Array("adl[path=0-1-2-2|sep_conv_3x3~0+skip_connect~1|dil_conv_3x3~2+sep_conv_3x3~0|avg_pool_3x3~3+skip_connect~1]".utf8), &rng)
+            let a = try AutoDeepLabArchitecture(parsing: String(decoding: s, as: UTF8.self))
+            var c = AutoDeepLabConfig()
+            (c.layers, c.blocks, c.channels) = (a.path.count, a.cell.count, 4)
+            try a.check(against: c)
+            var images = SeededGenerator(seed: 0)
+            _ = withoutGrad { AutoDeepLabNetwork(config: c, architecture: a, seed: 0)(Tensor.normal([1, 16, 16, 1], using: &images)) }
         case .wav:
             let audio = WAVAudio(samples: (0..<40).map { Float($0 % 7) / 10 - 0.3 }, sampleRate: 8000)
             let decoded = try WAVAudio.decode(Data(mutate(Array(audio.encoded()), &rng)), name: "fuzz.wav")
