@@ -6,7 +6,10 @@ import NASTensor
 /// In the supernet every edge holds every candidate, mixed by the softmax of the shared α; in a
 /// derived network each block keeps its two chosen edges with one operation each.
 final class AutoDeepLabCell: Module {
-    let operations: [[CandidateOperation]]
+    /// Every candidate of every edge, flat (module reflection finds arrays of modules, not arrays
+    /// of arrays): edge e's candidates are `operations[edgeStart[e]..<edgeStart[e + 1]]`.
+    let operations: [CandidateOperation]
+    let edgeStart: [Int]
     let edgeBlock: [Int], edgeInput: [Int], edgeIndex: [Int]
     /// Per edge, the index of each candidate in the config's operation list.
     let operationIndex: [[Int]]
@@ -15,11 +18,13 @@ final class AutoDeepLabCell: Module {
     /// The supernet's cell: every edge, every operation.
     init(supernet config: AutoDeepLabConfig, channels: Int, using rng: inout SeededGenerator) {
         let edges = config.edges
-        var ops: [[CandidateOperation]] = []
+        var ops: [CandidateOperation] = [], start: [Int] = []
         for _ in edges {
-            ops.append(config.operations.map { OperationRegistry.make($0, channels: channels, affine: false, using: &rng) })
+            start.append(ops.count)
+            ops += config.operations.map { OperationRegistry.make($0, channels: channels, affine: false, using: &rng) }
         }
         operations = ops
+        edgeStart = start + [ops.count]
         (edgeBlock, edgeInput, edgeIndex) = (edges.map(\.block), edges.map(\.input), Array(edges.indices))
         operationIndex = edges.map { _ in Array(config.operations.indices) }
         blocks = config.blocks
@@ -27,15 +32,16 @@ final class AutoDeepLabCell: Module {
 
     /// A derived network's cell: the architecture's edges.
     init(derived cell: [[AutoDeepLabArchitecture.Edge]], channels: Int, using rng: inout SeededGenerator) {
-        var ops: [[CandidateOperation]] = [], block: [Int] = [], input: [Int] = []
+        var ops: [CandidateOperation] = [], block: [Int] = [], input: [Int] = []
         for (b, edges) in cell.enumerated() {
             for e in edges {
-                ops.append([OperationRegistry.make(e.operation, channels: channels, affine: true, using: &rng)])
+                ops.append(OperationRegistry.make(e.operation, channels: channels, affine: true, using: &rng))
                 block.append(b)
                 input.append(e.input)
             }
         }
         (operations, edgeBlock, edgeInput) = (ops, block, input)
+        edgeStart = Array(0...ops.count)
         edgeIndex = Array(ops.indices)
         operationIndex = ops.map { _ in [0] }
         blocks = cell.count
@@ -47,9 +53,9 @@ final class AutoDeepLabCell: Module {
         var output: Tensor?
         for b in 0..<blocks {
             var sum: Tensor?
-            for e in operations.indices where edgeBlock[e] == b {
+            for e in edgeBlock.indices where edgeBlock[e] == b {
                 let x = states[edgeInput[e]]
-                for (k, op) in operations[e].enumerated() {
+                for (k, op) in operations[edgeStart[e]..<edgeStart[e + 1]].enumerated() {
                     guard var y = op(x) else { continue }
                     if let mixing {
                         y = y * mixing.slice(axis: 0, edgeIndex[e]..<(edgeIndex[e] + 1))

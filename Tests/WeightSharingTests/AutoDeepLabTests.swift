@@ -61,6 +61,16 @@ final class AutoDeepLabTests: XCTestCase {
         let derived = AutoDeepLabNetwork(config: c, architecture: decoded, seed: 0)
         XCTAssertEqual(derived(x).shape, [2, 16, 16, 1])
         XCTAssertLessThan(derived.parameterCount, supernet.parameterCount)
+        // Every operation's weights are the network's parameters (trained, saved): a cell of
+        // separable convolutions has more than one of skips, by the convolutions' own count.
+        func network(_ op: String) throws -> AutoDeepLabNetwork {
+            AutoDeepLabNetwork(config: c, architecture: try AutoDeepLabArchitecture(parsing: "adl[path=0-1-1|\(op)~0|\(op)~2]"), seed: 0)
+        }
+        let perSep = OperationRegistry.make("sep_conv_3x3", channels: 4, affine: true, using: &rng).parameterCount
+        XCTAssertGreaterThan(perSep, 0)
+        // Layer 0 at level 0 (4 channels) and layers 1–2 at level 1 (8 channels), two edges per cell.
+        let perSep8 = OperationRegistry.make("sep_conv_3x3", channels: 8, affine: true, using: &rng).parameterCount
+        XCTAssertEqual(try network("sep_conv_3x3").parameterCount - network("skip_connect").parameterCount, 2 * perSep + 4 * perSep8)
         // Transition probabilities: each reachable source's row sums to 1, unreachable targets get 0.
         for (l, rows) in supernet.transitionTable().enumerated() {
             for from in (l == 0 ? [0] : c.levels(at: l - 1)) {
