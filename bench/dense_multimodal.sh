@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
-last() { bash "$1" | tee /dev/stderr | tail -1; }
+last() { bash "$1" | tee -a /dev/stderr | tail -1; }   # -a: each bench appends to a redirected stderr
 seg=$(last bench/dense_seg.sh)
 adl=$(last bench/autodeeplab.sh)
 av=$(last bench/avmnist.sh)
