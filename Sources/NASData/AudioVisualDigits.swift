@@ -75,7 +75,7 @@ public struct AudioVisualSplits: Sendable {
         let speakers = try speakerSplit(recordings.map(\.speaker))
         var rng = SeededGenerator(seed: seed)
         var order = Array(0..<images.count)
-        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        order.seededShuffle(using: &rng)
         let a = images.count * 6 / 10, b = images.count * 8 / 10
         let parts = [Array(order[..<a]), Array(order[a..<b]), Array(order[b...])]
         var cache: [URL: [Float]] = [:]

@@ -46,7 +46,7 @@ public struct AVFusionTrainingEstimator: Estimator {
         for epoch in 0..<epochs {
             var rng = SeededGenerator(seed: seed &+ 0xa7 &* UInt64(epoch + 1))
             var order = Array(0..<train.count)
-            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            order.seededShuffle(using: &rng)
             for b in 0..<steps {
                 try StopRequest.check()
                 let idx = Array(order[(b * batchSize)..<min((b + 1) * batchSize, order.count)])

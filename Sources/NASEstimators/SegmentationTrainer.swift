@@ -63,8 +63,6 @@ public final class SegmentationTrainer {
     public let optimizer: any Optimizer
     public private(set) var history: [SegmentationEpochRecord] = []
     let sampler: TileSampler
-    var mean: Float { sampler.mean }
-    var std: Float { sampler.std }
     private let dataFingerprint: String
 
     public init(model: any Layer, recipe: SegmentationRecipe, train: SegmentationSet, validation: SegmentationSet? = nil) throws {
@@ -85,9 +83,6 @@ public final class SegmentationTrainer {
         optimizer = Adam(model.parameters(), lr: recipe.learningRate, weightDecay: recipe.weightDecay)
     }
 
-    /// (image, tile origin, symmetry) of every training tile of epoch `epoch`, in batch order.
-    func epochPlan(_ epoch: Int) -> [(image: Int, tile: Int, symmetry: Dihedral)] { sampler.epochPlan(epoch) }
-
     /// Runs the remaining epochs; with `checkpoint`, state is saved after each (and read first
     /// when `resume` is set). An error thrown by `progress` (or a stop request) ends the run at a
     /// point where the last checkpoint is intact.
@@ -103,7 +98,7 @@ public final class SegmentationTrainer {
         for epoch in startEpoch..<recipe.epochs {
             model.train()
             let start = Date()
-            let plan = epochPlan(epoch)
+            let plan = sampler.epochPlan(epoch)
             var lossSum = 0.0, seen = 0
             for b in 0..<steps {
                 try StopRequest.check()
@@ -141,7 +136,7 @@ public final class SegmentationTrainer {
         let t = try Tiling(height: set.height, width: set.width, tile: recipe.tile, overlap: recipe.overlap)
         let n = set.pixelsPerImage, side = recipe.tile
         let plane = set.images[(i * n)..<((i + 1) * n)]
-        let x = t.tiles(of: plane).map { ($0 - mean) / std }
+        let x = t.tiles(of: plane).map { ($0 - sampler.mean) / sampler.std }
         model.eval()
         defer { model.train() }
         let probabilities = withoutGrad { sigmoid(model(Tensor(shape: [t.origins.count, side, side, 1], data: x))).array }
@@ -242,7 +237,7 @@ public struct TileSampler {
                 plan.append((i, t, s))
             }
         }
-        for i in stride(from: plan.count - 1, to: 0, by: -1) { plan.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        plan.seededShuffle(using: &rng)
         return plan
     }
 

@@ -86,3 +86,11 @@ extension Tensor {
         return t
     }
 }
+
+extension Array {
+    /// Fisher–Yates from the last element down, each swap partner drawn as `rng.next() % (i + 1)`:
+    /// the permutation the segmentation, multimodal and pruning code draw their orders with.
+    public mutating func seededShuffle(using rng: inout SeededGenerator) {
+        for i in stride(from: count - 1, to: 0, by: -1) { swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+    }
+}

@@ -69,27 +69,29 @@ public final class AutoDeepLabSearch {
             let plan = weightTiles.epochPlan(epoch), archPlan = architectureTiles.epochPlan(epoch)
             for b in 0..<steps {
                 try StopRequest.check()
-                let (x, y) = weightTiles.batch(plan, b, size: config.batchSize)
-                let loss = segmentationLoss(supernet(x), y, diceWeight: 1)
-                guard loss.item.isFinite else { throw AutoDeepLabError("the weight loss became \(loss.item) at epoch \(epoch + 1)") }
-                weightOptimizer.zeroGrad()
-                architectureOptimizer.zeroGrad()
-                loss.backward()
-                weightOptimizer.step()
+                let loss = try step(weightTiles.batch(plan, b, size: config.batchSize), weightOptimizer, "weight", epoch)
                 if epoch >= config.warmupEpochs {
-                    let (ax, ay) = architectureTiles.batch(archPlan, b % archSteps, size: config.batchSize)
-                    let archLoss = segmentationLoss(supernet(ax), ay, diceWeight: 1)
-                    guard archLoss.item.isFinite else { throw AutoDeepLabError("the architecture loss became \(archLoss.item)") }
-                    weightOptimizer.zeroGrad()
-                    architectureOptimizer.zeroGrad()
-                    archLoss.backward()
-                    architectureOptimizer.step()
+                    _ = try step(architectureTiles.batch(archPlan, b % archSteps, size: config.batchSize), architectureOptimizer,
+                                 "architecture", epoch)
                 }
-                try progress?(epoch, b, steps, loss.item)
+                try progress?(epoch, b, steps, loss)
             }
             if let checkpoint { try save(checkpoint, epochsDone: epoch + 1) }
         }
-        return try supernet.decode().orThrow(AutoDeepLabError("the supernet has no architecture parameters"))
+        guard let architecture = supernet.decode() else { throw AutoDeepLabError("the supernet has no architecture parameters") }
+        return architecture
+    }
+
+    /// One step of `optimizer` on a batch of tiles. Both optimizers' gradients are cleared first:
+    /// the loss reaches weights and α/β alike, and only `optimizer`'s parameters may move.
+    private func step(_ batch: (Tensor, Tensor), _ optimizer: Adam, _ what: String, _ epoch: Int) throws -> Float {
+        let loss = segmentationLoss(supernet(batch.0), batch.1, diceWeight: 1)
+        guard loss.item.isFinite else { throw AutoDeepLabError("the \(what) loss became \(loss.item) at epoch \(epoch + 1)") }
+        weightOptimizer.zeroGrad()
+        architectureOptimizer.zeroGrad()
+        loss.backward()
+        optimizer.step()
+        return loss.item
     }
 
     private func metadata(_ epochs: Int) throws -> [String: String] {
@@ -123,12 +125,5 @@ public final class AutoDeepLabSearch {
             try architectureOptimizer.loadState(part("architecture."))
         } catch { throw AutoDeepLabError("\(url.path) does not fit this supernet: \(error)") }
         return done
-    }
-}
-
-extension Optional {
-    func orThrow(_ error: some Error) throws -> Wrapped {
-        guard let value = self else { throw error }
-        return value
     }
 }

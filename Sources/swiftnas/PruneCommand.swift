@@ -147,7 +147,7 @@ struct PruneCommand: ParsableCommand {
         guard all.count > targetTrain else { throw DataError(file: target, "\(all.count) images: --target-train \(targetTrain) leaves none to test on") }
         var order = Array(0..<all.count)
         var rng = SeededGenerator(seed: seed)
-        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        order.seededShuffle(using: &rng)
         var targetTrainSet = all.subset(Array(order[..<targetTrain])), targetTest = all.subset(Array(order[targetTrain...]))
         let targetStats = targetTrainSet.channelStatistics()
         targetTrainSet = targetTrainSet.normalized(mean: targetStats.mean, std: targetStats.std)

@@ -155,18 +155,14 @@ struct SearchCommand: ParsableCommand {
             throw ValidationError("\(audio != nil ? "--audio" : "--image-energy") applies to --space avmnist only")
         }
         if let e = imageEnergy, !(e > 0 && e <= 1) { throw ValidationError("--image-energy must be in (0, 1] (got \(e))") }
-        if request.space == "autodeeplab" {
+        // Spaces whose networks SwiftNAS trains itself: no table, no naswot flags; Auto-DeepLab has no
+        // strategy to parameterise, the others no supernet checkpoint.
+        if ["autodeeplab", "dense-seg", "avmnist"].contains(request.space) {
+            let autodeeplab = request.space == "autodeeplab"
             let other: [(String, Bool)] = [("--samples", samples != nil), ("--proxy", proxy != nil), ("--train-limit", trainLimit != nil),
                                            ("--channels", channels != nil), ("--cells", cells != nil), ("--benchmark", benchmark != nil),
-                                           ("--objective", objective != nil), ("--report", report != nil), ("--param", !request.hyperparameters.isEmpty)]
-            if let (flag, _) = other.first(where: \.1) { throw ValidationError("\(flag) does not apply to --space autodeeplab") }
-            if let e = trainEpochs, !(1...10_000).contains(e) { throw ValidationError("--train-epochs must be in 1…10000 (got \(e))") }
-            return
-        }
-        if request.space == "dense-seg" || request.space == "avmnist" {
-            let other: [(String, Bool)] = [("--samples", samples != nil), ("--proxy", proxy != nil), ("--train-limit", trainLimit != nil),
-                                           ("--channels", channels != nil), ("--cells", cells != nil), ("--checkpoint", checkpoint != nil),
-                                           ("--benchmark", benchmark != nil), ("--objective", objective != nil), ("--report", report != nil)]
+                                           ("--objective", objective != nil), ("--report", report != nil),
+                                           autodeeplab ? ("--param", !request.hyperparameters.isEmpty) : ("--checkpoint", checkpoint != nil)]
             if let (flag, _) = other.first(where: \.1) { throw ValidationError("\(flag) does not apply to --space \(request.space)") }
             if request.space == "avmnist" { try segmentation.refuse(for: "--space avmnist") }
             if let e = trainEpochs, !(1...10_000).contains(e) { throw ValidationError("--train-epochs must be in 1…10000 (got \(e))") }

@@ -67,11 +67,11 @@ final class SegmentationTrainingTests: XCTestCase {
         var rng = SeededGenerator(seed: 0)
         let trainer = try SegmentationTrainer(model: UNet(width: 4, levels: 1, using: &rng), recipe: recipe(epochs: 2, tile: 8, overlap: 0),
                                               train: set)
-        let plan = trainer.epochPlan(0)
+        let plan = trainer.sampler.epochPlan(0)
         XCTAssertEqual(plan.count, 12)
         XCTAssertEqual(Set(plan.map { "\($0.image),\($0.tile)" }).count, 12)
-        XCTAssertEqual(plan.map { "\($0.image),\($0.tile),\($0.symmetry)" }, trainer.epochPlan(0).map { "\($0.image),\($0.tile),\($0.symmetry)" })
-        XCTAssertNotEqual(plan.map { "\($0.image),\($0.tile)" }, trainer.epochPlan(1).map { "\($0.image),\($0.tile)" })
+        XCTAssertEqual(plan.map { "\($0.image),\($0.tile),\($0.symmetry)" }, trainer.sampler.epochPlan(0).map { "\($0.image),\($0.tile),\($0.symmetry)" })
+        XCTAssertNotEqual(plan.map { "\($0.image),\($0.tile)" }, trainer.sampler.epochPlan(1).map { "\($0.image),\($0.tile)" })
         XCTAssertGreaterThan(Set(plan.map { $0.symmetry.rawValue }).count, 1)
     }
 
