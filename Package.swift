@@ -25,6 +25,8 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // PostgreSQL's own client library: the trial store that many workers share.
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         // Hot non-GEMM kernels in C with runtime CPU dispatch (target_clones), no unsafe flags.
         .target(name: "CKernels", path: "Sources/CKernels"),
@@ -45,7 +47,7 @@ let package = Package(
         // Supernet training and weight-sharing methods (DARTS, SPOS, few-shot, RLNAS, MdeNAS, DNAL).
         .target(name: "NASWeightSharing", dependencies: ["NASStrategies", "NASEstimators", "NASSpaces", "NASData", "NASNN", "NASTensor"]),
         .target(name: "NASExperiment", dependencies: [
-            "NASStrategies", "NASEstimators", "NASSpaces", "NASBench",
+            "NASStrategies", "NASEstimators", "NASSpaces", "NASBench", "CLibPQ",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .executableTarget(name: "swiftnas", dependencies: [

@@ -12,6 +12,15 @@ public struct SearchProgress: Sendable {
     public var budget: Budget
     public var incumbent: Incumbent?
 
+    public init(trial: TrialRecord, queries: Int, cost: Double, seconds: Double, budget: Budget, incumbent: Incumbent?) {
+        self.trial = trial
+        self.queries = queries
+        self.cost = cost
+        self.seconds = seconds
+        self.budget = budget
+        self.incumbent = incumbent
+    }
+
     /// Fraction of the budget used, by its most-used limit (0 when unlimited).
     public var fraction: Double {
         var f = 0.0
@@ -31,6 +40,24 @@ public struct ExperimentSummary: Sendable {
     public var finalTrial: TrialRecord?
     /// Trials that were already complete in the store when this run started.
     public var resumedTrials: Int
+
+    init(configuration: ExperimentConfiguration, trials: [TrialRecord], incumbent: Incumbent?, finalTrial: TrialRecord?,
+         resumedTrials: Int) {
+        self.configuration = configuration
+        self.trials = trials
+        self.incumbent = incumbent
+        self.finalTrial = finalTrial
+        self.resumedTrials = resumedTrials
+    }
+
+    /// The summary of stored trials (a search run by workers, read back from its store).
+    public init(configuration: ExperimentConfiguration, trials: [TrialRecord], resumedTrials: Int) {
+        var tracker = IncumbentTracker(reportMetric: configuration.report)
+        trials.forEach { tracker.update($0) }
+        self.init(configuration: configuration, trials: trials, incumbent: tracker.incumbent,
+                  finalTrial: trials.last { $0.role == .final && $0.status == .complete }, resumedTrials: resumedTrials)
+    }
+
     public var queries: Int { trials.filter { $0.status == .complete }.count }
     public var cost: Double { trials.reduce(0) { $0 + ($1.cost ?? 0) } }
     public var seconds: Double { trials.reduce(0) { $0 + $1.seconds } }

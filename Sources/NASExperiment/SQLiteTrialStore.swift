@@ -189,29 +189,10 @@ public final class SQLiteTrialStore: TrialStore {
                        arguments: [trial, phase, state])
     }
 
-    private static func metricsText(_ metrics: [String: Double]) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: (try? encoder.encode(metrics)) ?? Data("{}".utf8), as: UTF8.self)
-    }
-
-    /// A checksum of the fields that steer a search (timings excluded).
-    private static func checksum(number: Int, architecture: String, fidelity: Int?, role: String, status: String,
-                                 objective: Double?, cost: Double?, metrics: String) -> String {
-        let text = "\(number)|\(architecture)|\(fidelity.map(String.init) ?? "-")|\(role)|\(status)|"
-            + "\(objective.map { String($0.bitPattern) } ?? "-")|\(cost.map { String($0.bitPattern) } ?? "-")|\(metrics)"
-        var c = Checksum()
-        c.mix(text)
-        return c.hex
-    }
-
     private static func arguments(_ t: TrialRecord) -> [(any DatabaseValueConvertible)?] {
-        let metrics = metricsText(t.metrics)
-        let sum = checksum(number: t.number, architecture: t.architecture, fidelity: t.fidelity, role: t.role.rawValue,
-                           status: t.status.rawValue, objective: t.objective, cost: t.cost, metrics: metrics)
-        return [t.number, t.architecture, t.fidelity, t.role.rawValue, t.status.rawValue, t.objective, t.cost, metrics,
-                t.askedAt.timeIntervalSince1970, t.toldAt?.timeIntervalSince1970, t.askSeconds, t.evaluateSeconds,
-                t.tellSeconds, sum]
+        [t.number, t.architecture, t.fidelity, t.role.rawValue, t.status.rawValue, t.objective, t.cost, t.metricsJSON,
+         t.askedAt.timeIntervalSince1970, t.toldAt?.timeIntervalSince1970, t.askSeconds, t.evaluateSeconds,
+         t.tellSeconds, t.rowChecksum]
     }
 
     /// Reads the trials, refusing rows of the wrong type or whose checksum does not match.
@@ -229,7 +210,7 @@ public final class SQLiteTrialStore: TrialStore {
                     throw bad("number, role or status is not one SwiftNAS writes")
                 }
                 if let stored: String = try row.decode(forColumn: "checksum"),
-                   stored != checksum(number: number, architecture: architecture, fidelity: fidelity, role: roleText,
+                   stored != TrialRecord.rowChecksum(number: number, architecture: architecture, fidelity: fidelity, role: roleText,
                                       status: statusText, objective: objective, cost: cost, metrics: metricsJSON) {
                     throw bad("it was changed outside SwiftNAS (its checksum does not match)")
                 }

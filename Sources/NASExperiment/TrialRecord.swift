@@ -1,9 +1,12 @@
 import Foundation
 import NASStrategies
+import NASTensor
 
-/// Where a trial is in its life: proposed and being evaluated, or evaluated and told.
+/// Where a trial is in its life: proposed and being evaluated, handed back for another worker to
+/// evaluate (a shared store's worker stopped or went silent), or evaluated and told.
 public enum TrialStatus: String, Codable, Sendable {
     case asked
+    case queued
     case complete
 }
 
@@ -50,4 +53,28 @@ public struct TrialRecord: Codable, Equatable, Sendable {
 
     /// Wall-clock seconds this trial has used so far.
     public var seconds: Double { askSeconds + (evaluateSeconds ?? 0) + (tellSeconds ?? 0) }
+}
+
+/// How stores write a trial's row: its metrics as sorted JSON, and a checksum of the fields that
+/// steer a search (timings excluded), so that a row changed outside SwiftNAS is refused on resume.
+extension TrialRecord {
+    var metricsJSON: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? encoder.encode(metrics)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+
+    static func rowChecksum(number: Int, architecture: String, fidelity: Int?, role: String, status: String,
+                            objective: Double?, cost: Double?, metrics: String) -> String {
+        let text = "\(number)|\(architecture)|\(fidelity.map(String.init) ?? "-")|\(role)|\(status)|"
+            + "\(objective.map { String($0.bitPattern) } ?? "-")|\(cost.map { String($0.bitPattern) } ?? "-")|\(metrics)"
+        var c = Checksum()
+        c.mix(text)
+        return c.hex
+    }
+
+    var rowChecksum: String {
+        Self.rowChecksum(number: number, architecture: architecture, fidelity: fidelity, role: role.rawValue,
+                         status: status.rawValue, objective: objective, cost: cost, metrics: metricsJSON)
+    }
 }

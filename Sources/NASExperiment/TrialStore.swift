@@ -14,6 +14,8 @@ public enum TrialStoreError: Error, CustomStringConvertible, Equatable {
     case corrupt(store: String, reason: String)
     case inUse(store: String, holder: String)
     case notAStore(store: String, reason: String)
+    /// A server store that cannot be reached or refuses the connection (address, password).
+    case unreachable(store: String, reason: String)
 
     public var description: String {
         switch self {
@@ -27,6 +29,8 @@ public enum TrialStoreError: Error, CustomStringConvertible, Equatable {
             return "the store \(store) is in use by another search (\(holder)); wait for it to finish or stop it first"
         case let .notAStore(store, reason):
             return "\(store) is not a SwiftNAS trial store (\(reason)); it was left untouched: choose another --store path"
+        case let .unreachable(store, reason):
+            return "cannot use the store \(store): \(reason)"
         }
     }
 }

@@ -49,8 +49,16 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Random seed.")
     var seed: UInt64?
 
-    @Option(help: "SQLite trial store; the search resumes from it if it exists.")
+    @Option(help: "Trial store: an SQLite file, or postgresql://user@host:port/db?study=NAME (NB201 table searches, for many workers); the search resumes from it if it exists.")
     var store: String?
+
+    @Option(help: "PostgreSQL store: worker processes to run on this machine (default 1, in this process). More can join from other machines with swiftnas worker.")
+    var workers: Int?
+
+    @Option(name: .customLong("simulate-time"), help: "NB201 table: wait this many seconds per epoch of each evaluation's simulated cost, to replay the table in (scaled) real time.")
+    var simulateTime: Double?
+
+    @OptionGroup(title: "PostgreSQL store") var workerOptions: WorkerOptions
 
     @Option(help: "Metric the strategy maximises.")
     var objective: String?
@@ -101,6 +109,10 @@ struct SearchCommand: ParsableCommand {
         try validateCounts([("--samples", samples ?? 1, 1), ("--train-epochs", trainEpochs ?? 0, 0), ("--train-limit", trainLimit ?? 0, 0),
                             ("--channels", channels ?? 1, 1), ("--cells", cells ?? 1, 1)])
         if let budget, budget < 1 { throw ValidationError("--budget must be at least 1 query (got \(budget))") }
+        if let workers, !(1...256).contains(workers) { throw ValidationError("--workers must be in 1…256 (got \(workers))") }
+        if let t = simulateTime, !(t.isFinite && t >= 0 && t <= 3600) {
+            throw ValidationError("--simulate-time must be a number of seconds per unit of cost in [0, 3600] (got \(t))")
+        }
         for (flag, value) in [("--budget-seconds", budgetSeconds), ("--budget-cost", budgetCost)] {
             if let v = value, !(v.isFinite && v > 0) { throw ValidationError("\(flag) must be a positive number (got \(v))") }
         }
@@ -150,7 +162,19 @@ struct SearchCommand: ParsableCommand {
     }
 
     /// A flag that belongs to another kind of strategy is an error, not silently ignored.
-    func checkFlagsApply(to request: SearchRequest) throws {
+    func checkFlagsApply(to request: SearchRequest, store: String?) throws {
+        let postgres = store.map(PostgresLocation.isPostgresURL) ?? false
+        try workerOptions.validate(storeIsPostgres: postgres)
+        if workers != nil, !postgres {
+            throw ValidationError("--workers needs a postgresql:// store, which the worker processes share")
+        }
+        let tableSearch = request.space == "nb201" && StrategyCatalog.names.contains(request.strategy)
+        if postgres, !tableSearch {
+            throw ValidationError("a postgresql:// store holds NAS-Bench-201 table searches (--space nb201 with \(StrategyCatalog.names.joined(separator: ", "))); use an SQLite store for --space \(request.space) --strategy \(request.strategy)")
+        }
+        if simulateTime != nil, !tableSearch {
+            throw ValidationError("--simulate-time applies to NAS-Bench-201 table searches only")
+        }
         if request.space != "avmnist", audio != nil || imageEnergy != nil {
             throw ValidationError("\(audio != nil ? "--audio" : "--image-energy") applies to --space avmnist only")
         }
@@ -189,7 +213,7 @@ struct SearchCommand: ParsableCommand {
 
     func run() throws {
         let (request, benchmarkPath, storePath) = try request()
-        try checkFlagsApply(to: request)
+        try checkFlagsApply(to: request, store: storePath)
         if request.space == "autodeeplab" {
             return try AutoDeepLabSearchCLI.run(seed: request.seed, data: data, options: segmentation, epochs: trainEpochs ?? 6,
                                                 checkpoint: checkpoint ?? storePath.map { $0 + ".supernet.safetensors" }, quiet: quiet)
@@ -213,10 +237,16 @@ struct SearchCommand: ParsableCommand {
             return try WeightSharingSearchCLI.run(request, method: method, benchmark: benchmarkPath, store: storePath,
                                                   data: data, checkpoint: checkpoint, quiet: quiet)
         }
+        if let url = storePath, PostgresLocation.isPostgresURL(url) {
+            return try DistributedSearchCLI.run(request, benchmark: benchmarkPath, store: url, options: workerOptions,
+                                                workers: workers ?? 1, simulateTime: simulateTime, quiet: quiet)
+        }
         let table = try NB201Table.load(explicit: benchmarkPath)
         let estimator = NB201TabularEstimator(table: table)
         let trialStore: any TrialStore = try storePath.map { try SQLiteTrialStore(path: $0) } ?? InMemoryTrialStore()
-        let runner = try NB201Search.runner(request, estimator: estimator, store: trialStore)
+        let (configuration, strategy) = try NB201Search.prepare(request, estimator: estimator)
+        let runner = ExperimentRunner(space: NB201SearchSpace(), estimator: simulateTime.map { SimulatedTimeEstimator(estimator, secondsPerCost: $0) } ?? estimator,
+                                      strategy: strategy, configuration: configuration, store: trialStore)
         var display = SearchProgressDisplay(reportMetric: request.report)
         let summary = try runner.run { progress in if !quiet { display.update(progress) } }
         if !quiet { display.finish() }

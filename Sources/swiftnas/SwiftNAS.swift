@@ -17,6 +17,7 @@ struct SwiftNAS: ParsableCommand {
         EngineBenchCommand.self,
         BenchZeroCostCommand.self,
         SearchCommand.self,
+        WorkerCommand.self,
         TrialsCommand.self,
         BenchStrategiesCommand.self,
         BenchSupernetStepCommand.self,

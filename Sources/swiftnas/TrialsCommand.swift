@@ -14,7 +14,7 @@ struct TrialsCommand: ParsableCommand {
         a search is still writing to the store.
         """)
 
-    @Option(help: "SQLite trial store written by `swiftnas search`.")
+    @Option(help: "Trial store written by `swiftnas search`: an SQLite file or a postgresql://…?study=NAME URL.")
     var store: String
 
     @Option(help: "Output format: csv or jsonl.")
@@ -22,11 +22,14 @@ struct TrialsCommand: ParsableCommand {
 
     func validate() throws {
         guard ["csv", "jsonl"].contains(format) else { throw ValidationError("--format must be csv or jsonl") }
-        guard FileManager.default.fileExists(atPath: store) else { throw ValidationError("no store at \(store)") }
+        guard PostgresLocation.isPostgresURL(store) || FileManager.default.fileExists(atPath: store) else {
+            throw ValidationError("no store at \(store)")
+        }
     }
 
     func run() throws {
-        let s = try SQLiteTrialStore(path: store, readOnly: true)
+        let s: any TrialStore = PostgresLocation.isPostgresURL(store)
+            ? try PostgresTrialStore(url: store) : try SQLiteTrialStore(path: store, readOnly: true)
         let trials = try s.trials()
         print(format == "csv" ? TrialExport.csv(trials) : TrialExport.jsonLines(trials), terminator: "")
     }
