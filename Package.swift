@@ -63,9 +63,11 @@ let package = Package(
         .testTarget(name: "NASSpacesTests", dependencies: ["NASSpaces", "NASBench"]),
         .testTarget(name: "NASStrategiesTests", dependencies: ["NASStrategies", "NASBench", "NASSpaces"]),
         .testTarget(name: "WeightSharingTests", dependencies: ["NASWeightSharing", "NASSpaces", "NASData", "NASNN", "NASTensor"]),
-        .testTarget(name: "NASExperimentTests", dependencies: ["NASExperiment", "NASStrategies", "NASBench", "NASSpaces"]),
+        // A throw-away PostgreSQL server for the tests of the shared trial store.
+        .target(name: "PostgresTestSupport", path: "Tests/PostgresTestSupport"),
+        .testTarget(name: "NASExperimentTests", dependencies: ["NASExperiment", "NASStrategies", "NASBench", "NASSpaces", "PostgresTestSupport"]),
         // Runs the built `swiftnas` executable on bad input (it depends on it so that it is built).
-        .testTarget(name: "CLITests", dependencies: ["swiftnas", "NASNN", "NASData", "NASTensor"]),
+        .testTarget(name: "CLITests", dependencies: ["swiftnas", "NASNN", "NASData", "NASTensor", "PostgresTestSupport"]),
         .testTarget(name: "LearnedSearchTests", dependencies: ["NASExperiment", "NASEstimators", "NASStrategies", "NASSpaces", "NASNN", "NASTensor", "NASData"],
                     resources: [.copy("Fixtures")]),
     ]

@@ -24,7 +24,13 @@ case "$cmd" in
 start)
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
-    [ "$(id -u)" = 0 ] && chown postgres "$dir"
+    if [ "$(id -u)" = 0 ]; then
+        chown postgres "$dir"
+        runuser -u postgres -- test -w "$dir" || {
+            echo "postgres-sandbox: the postgres user cannot reach $dir (a folder above it is private: chmod 755 it)" >&2
+            exit 2
+        }
+    fi
     password=swiftnas-$RANDOM$RANDOM
     printf '%s\n' "$password" > "$dir/pwfile"
     [ "$(id -u)" = 0 ] && chown postgres "$dir/pwfile"

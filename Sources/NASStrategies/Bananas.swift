@@ -15,6 +15,10 @@ import NASTensor
 ///    N(ensemble mean, ensemble std²). Propose the `batchSize` highest, then go to 2.
 ///    (`acquisition: ucb` ranks by mean + `ucbKappa`·std instead.)
 ///
+/// With several workers: the batch of step 4 is handed out to asks in order without waiting for
+/// results (pending architectures are never proposed again); tells join the training data of
+/// the next round (see `ModelBasedStrategy`).
+///
 /// The paper's predictor is deeper (10 layers of width 20, 200 epochs); the defaults here
 /// (2 hidden layers of 16, 100 epochs) keep a 100-seed benchmark to minutes and were enough
 /// to beat regularized evolution on NAS-Bench-201 (see docs/search.md).

@@ -114,6 +114,10 @@ public struct CTNASHyperparameters: Codable, Equatable, Sendable, ModelBasedHype
 ///    the `proposalsPerRound` the comparator ranks highest against the baseline; go to 2.
 ///
 /// Every label is a table query counted against the budget.
+///
+/// With several workers: each round's proposals are handed out to asks in order without waiting
+/// for results, none twice; the comparator and the controller (whose reward is the comparator's,
+/// not the tells') learn from the told results at the next round (see `ModelBasedStrategy`).
 public struct CTNAS<Space: CellGraphSpace & Codable>: ModelBasedStrategy {
     public typealias Hyperparameters = CTNASHyperparameters
 

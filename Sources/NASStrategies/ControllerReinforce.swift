@@ -13,6 +13,10 @@ import NASTensor
 /// first step has no signal), then Adam descends −(r − b)·log π(a) − λ·H(π) with the
 /// log-probability summed over the decisions (teacher-forced on the architecture that was told).
 ///
+/// With several workers: delayed rewards. Each ask samples with the current weights; each tell
+/// computes log π of the architecture told, teacher-forced with the current weights, so it does
+/// not matter which ask the tell answers or in what order tells arrive.
+///
 /// Every tell is one update, so the strategy is the same whether or not a search was stopped in
 /// between: its whole state — the controller's weights, Adam's moments, the baseline and the
 /// generator — is a plain Codable value.

@@ -20,6 +20,14 @@ import NASTensor
 ///
 /// Every proposal carries its fidelity, and the experiment charges its cost (epochs), so a
 /// budget in simulated cost is what makes Hyperband comparable to single-fidelity search.
+///
+/// With several workers: when the current stage has handed out all its architectures but
+/// cannot promote yet because results are pending, an ask starts the next bracket's first
+/// stage (new architectures at that bracket's lowest rung) alongside it, as BOHB's parallel
+/// implementation (HpBandSter) does; asks always serve the oldest run that has work. Each result
+/// goes to the stage it was asked for (matched by architecture and fidelity); a result nobody is
+/// waiting for (a re-evaluated trial told late) only joins BOHB's model. With one worker there
+/// is only ever one run, so the sequence is plain Hyperband's.
 public struct Hyperband<Space: CategoricalSearchSpace & Codable>: HyperparameterizedStrategy {
     public enum Sampler: String, Codable, Sendable { case random, kde }
 
@@ -38,19 +46,45 @@ public struct Hyperband<Space: CategoricalSearchSpace & Codable>: Hyperparameter
 
     public static var name: String { "hyperband" }
 
+    /// One successive-halving run through a bracket.
+    struct Run: Codable, Equatable {
+        /// Identifies the run to the proposals it hands out.
+        var serial: Int
+        /// Bracket being run (brackets count down from s_max).
+        var bracket: Int
+        /// Successive-halving stage within the bracket.
+        var stage = 0
+        /// Architectures of the current stage not yet proposed, next last.
+        var queue: [Space.Architecture] = []
+        /// Results of the current stage (two parallel arrays: tuples are not Codable).
+        var stageArchitectures: [Space.Architecture] = []
+        var stageObjectives: [Double] = []
+        /// Size of the current stage.
+        var stageSize = 0
+
+        /// Every architecture of the stage handed out and told.
+        var stageComplete: Bool { queue.isEmpty && stageObjectives.count >= stageSize }
+    }
+
+    /// A proposal handed out and not yet told, with the run and stage it belongs to.
+    struct Pending: Codable, Equatable {
+        var architecture: Space.Architecture
+        var rung: Int
+        var run: Int
+        var stage: Int
+    }
+
     public var space: Space
     public let hyperparameters: Hyperparameters
     var rng: SeededGenerator
-    /// Bracket being run (counts down from s_max).
-    var bracket: Int
-    /// Successive-halving stage within the bracket.
-    var stage = 0
-    /// Architectures of the current stage not yet proposed, next last.
-    var queue: [Space.Architecture] = []
-    /// Results of the current stage.
-    var stageResults: [(Space.Architecture, Double)] = []
-    /// Size of the current stage.
-    var stageSize = 0
+    /// Runs in progress, oldest first; never empty. With one worker there is exactly one.
+    var runs: [Run]
+    /// Runs started so far (the next run's serial).
+    var runsStarted = 1
+    /// Bracket of the run started last: the next run takes the bracket after it.
+    var latestBracket: Int
+    /// Proposals handed out and not yet told, oldest first.
+    var pending: [Pending] = []
     /// Every result per rung index, for BOHB's model: (choices, objective).
     var observations: [[Observed]]
     var started = false
@@ -60,9 +94,11 @@ public struct Hyperband<Space: CategoricalSearchSpace & Codable>: Hyperparameter
         var objective: Double
     }
 
+    // The oldest run is stored under the keys a single run always had, so states written before
+    // several runs existed still restore; the newer keys are optional.
     enum CodingKeys: String, CodingKey {
         case space, hyperparameters, rng, bracket, stage, queue, stageArchitectures, stageObjectives,
-             stageSize, observations, started
+             stageSize, observations, started, runSerial, laterRuns, runsStarted, latestBracket, pending
     }
 
     public init(space: Space, hyperparameters h: Hyperparameters = .init(), seed: UInt64) throws {
@@ -80,19 +116,32 @@ public struct Hyperband<Space: CategoricalSearchSpace & Codable>: Hyperparameter
         self.space = space
         self.hyperparameters = h
         self.rng = SeededGenerator(seed: seed)
-        self.bracket = h.rungs.count - 1
+        self.runs = [Run(serial: 0, bracket: h.rungs.count - 1)]
+        self.latestBracket = h.rungs.count - 1
         self.observations = Array(repeating: [], count: h.rungs.count)
     }
 
     var sMax: Int { hyperparameters.rungs.count - 1 }
 
     public func checkRestoredFields() throws {
-        guard (0...sMax).contains(bracket), (0...bracket).contains(stage) else {
-            throw StrategyError.badState("bracket \(bracket), stage \(stage) do not fit \(sMax + 1) rungs")
+        guard !runs.isEmpty else { throw StrategyError.badState("no successive-halving run") }
+        for run in runs {
+            guard (0...sMax).contains(run.bracket), (0...run.bracket).contains(run.stage) else {
+                throw StrategyError.badState("bracket \(run.bracket), stage \(run.stage) do not fit \(sMax + 1) rungs")
+            }
+            let waiting = pending.filter { $0.run == run.serial && $0.stage == run.stage }.count
+            guard (0...stageCount(bracket: sMax, stage: 0)).contains(run.stageSize),
+                  run.stageArchitectures.count == run.stageObjectives.count,
+                  run.stageObjectives.count + run.queue.count + waiting <= run.stageSize else {
+                throw StrategyError.badState("stage of \(run.stageSize) with \(run.stageObjectives.count) results, "
+                    + "\(run.queue.count) queued and \(waiting) pending")
+            }
+            try RestoredState.counter(run.serial, "run serial")
         }
-        guard (0...stageCount(bracket: sMax, stage: 0)).contains(stageSize), stageResults.count <= stageSize,
-              queue.count <= stageSize else {
-            throw StrategyError.badState("stage of \(stageSize) with \(stageResults.count) results and \(queue.count) queued")
+        try RestoredState.counter(runsStarted, "runs_started")
+        guard (0...sMax).contains(latestBracket) else { throw StrategyError.badState("latest bracket \(latestBracket) outside 0…\(sMax)") }
+        guard pending.allSatisfy({ (0..<hyperparameters.rungs.count).contains($0.rung) }) else {
+            throw StrategyError.badState("a pending proposal is at a rung outside \(hyperparameters.rungs)")
         }
         guard observations.count == hyperparameters.rungs.count else {
             throw StrategyError.badState("observations for \(observations.count) rungs, not \(hyperparameters.rungs.count)")
@@ -115,55 +164,118 @@ public struct Hyperband<Space: CategoricalSearchSpace & Codable>: Hyperparameter
     /// Rung index (into `rungs`) of stage `i` of bracket `s`.
     func rung(bracket s: Int, stage i: Int) -> Int { sMax - s + i }
 
+    /// The bracket run after bracket `s`.
+    func bracket(after s: Int) -> Int { s == 0 ? sMax : s - 1 }
+
     public mutating func ask() throws -> Proposal<Space.Architecture> {
         if !started {
             started = true
-            startBracket()
+            startBracket(0)
         }
-        if queue.isEmpty, stageResults.count >= stageSize { advance() }
-        guard let next = queue.popLast() else {
-            throw StrategyError.exhausted("hyperband asked again before the previous proposal was told")
+        // The oldest run with an architecture to hand out; a run whose stage is complete moves on.
+        var i = 0
+        while i < runs.count {
+            if runs[i].stageComplete {
+                advance(i)
+                continue
+            }
+            if let proposal = handOut(i) { return proposal }
+            i += 1
         }
-        return Proposal(next, fidelity: Fidelity(epochs: hyperparameters.rungs[rung(bracket: bracket, stage: stage)]))
+        // Every run waits for pending results: start the next bracket alongside them.
+        startNextRun()
+        guard let proposal = handOut(runs.count - 1) else {
+            throw StrategyError.exhausted("hyperband: a new bracket has no architectures")
+        }
+        return proposal
+    }
+
+    /// The next architecture of run `i`'s current stage, recorded as pending; nil when none is left.
+    private mutating func handOut(_ i: Int) -> Proposal<Space.Architecture>? {
+        guard let next = runs[i].queue.popLast() else { return nil }
+        let r = rung(bracket: runs[i].bracket, stage: runs[i].stage)
+        pending.append(Pending(architecture: next, rung: r, run: runs[i].serial, stage: runs[i].stage))
+        return Proposal(next, fidelity: Fidelity(epochs: hyperparameters.rungs[r]))
     }
 
     public mutating func tell(_ observation: Observation<Space.Architecture>) throws {
-        stageResults.append((observation.architecture, observation.objective))
-        let r = rung(bracket: bracket, stage: stage)
-        observations[r].append(Observed(choices: space.choices(of: observation.architecture), objective: observation.objective))
-    }
-
-    /// Moves to the next stage of the bracket, or to the next bracket.
-    private mutating func advance() {
-        if stage < bracket {
-            let keep = stageCount(bracket: bracket, stage: stage + 1)
-            // Best first; ties keep the earlier result.
-            let order = stageResults.indices.sorted {
-                stageResults[$0].1 > stageResults[$1].1 || (stageResults[$0].1 == stageResults[$1].1 && $0 < $1)
-            }
-            queue = order.prefix(keep).map { stageResults[$0].0 }.reversed()
-            stage += 1
-            stageSize = queue.count
-            stageResults = []
-        } else {
-            bracket = bracket == 0 ? sMax : bracket - 1
-            startBracket()
+        let a = observation.architecture, value = observation.objective
+        let rungs = hyperparameters.rungs
+        let told = observation.fidelity?.epochs
+        var rungIndex: Int?
+        if let k = pending.firstIndex(where: { $0.architecture == a && (told == nil || rungs[$0.rung] == told) }) {
+            let p = pending.remove(at: k)
+            rungIndex = p.rung
+            if let ri = runs.firstIndex(where: { $0.serial == p.run }), runs[ri].stage == p.stage { record(a, value, in: ri) }
+        } else if started, let first = runs.first, legacyProposalOutstanding(first),
+                  told == nil || told == rungs[rung(bracket: first.bracket, stage: first.stage)] {
+            // Asked before pending proposals were recorded (a state saved by an older version).
+            rungIndex = rung(bracket: first.bracket, stage: first.stage)
+            record(a, value, in: 0)
+        } else if let told {
+            rungIndex = rungs.firstIndex(of: told)
+        }
+        if let r = rungIndex {
+            observations[r].append(Observed(choices: space.choices(of: a), objective: value))
         }
     }
 
-    private mutating func startBracket() {
-        stage = 0
-        stageSize = stageCount(bracket: bracket, stage: 0)
-        stageResults = []
+    /// Whether `run`'s stage handed out a proposal that is neither told nor recorded as pending.
+    private func legacyProposalOutstanding(_ run: Run) -> Bool {
+        let waiting = pending.filter { $0.run == run.serial && $0.stage == run.stage }.count
+        return run.stageObjectives.count + waiting < run.stageSize - run.queue.count
+    }
+
+    private mutating func record(_ a: Space.Architecture, _ value: Double, in i: Int) {
+        guard runs[i].stageObjectives.count < runs[i].stageSize else { return }
+        runs[i].stageArchitectures.append(a)
+        runs[i].stageObjectives.append(value)
+    }
+
+    /// Moves run `i` to the next stage of its bracket, or ends it; when no run is left the next
+    /// bracket starts.
+    private mutating func advance(_ i: Int) {
+        let run = runs[i]
+        if run.stage < run.bracket {
+            let keep = stageCount(bracket: run.bracket, stage: run.stage + 1)
+            let ys = run.stageObjectives
+            // Best first; ties keep the earlier result.
+            let order = ys.indices.sorted { ys[$0] > ys[$1] || (ys[$0] == ys[$1] && $0 < $1) }
+            runs[i].queue = order.prefix(keep).map { run.stageArchitectures[$0] }.reversed()
+            runs[i].stage += 1
+            runs[i].stageSize = runs[i].queue.count
+            runs[i].stageArchitectures = []
+            runs[i].stageObjectives = []
+        } else {
+            runs.remove(at: i)
+            if runs.isEmpty { startNextRun() }
+        }
+    }
+
+    /// Starts a run of the bracket after the latest one.
+    private mutating func startNextRun() {
+        latestBracket = bracket(after: latestBracket)
+        runs.append(Run(serial: runsStarted, bracket: latestBracket))
+        runsStarted += 1
+        startBracket(runs.count - 1)
+    }
+
+    /// Fills stage 0 of run `i`'s bracket with new architectures.
+    private mutating func startBracket(_ i: Int) {
+        let size = stageCount(bracket: runs[i].bracket, stage: 0)
+        runs[i].stage = 0
+        runs[i].stageSize = size
+        runs[i].stageArchitectures = []
+        runs[i].stageObjectives = []
         var fresh: [Space.Architecture] = []
         var inBracket = Set<Space.Architecture>()
-        for _ in 0..<stageSize {
+        for _ in 0..<size {
             var a = draw()
             var redraws = 0
             while !inBracket.insert(a).inserted, redraws < 100 { a = draw(); redraws += 1 }
             fresh.append(a)
         }
-        queue = fresh.reversed()
+        runs[i].queue = fresh.reversed()
     }
 
     /// One new architecture: uniform, or from BOHB's model when it can be fitted.
@@ -202,19 +314,22 @@ public struct Hyperband<Space: CategoricalSearchSpace & Codable>: Hyperparameter
         return nil
     }
 
-    // Tuples are not Codable: the stage's results are stored as two parallel arrays.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         space = try c.decode(Space.self, forKey: .space)
         hyperparameters = try c.decode(Hyperparameters.self, forKey: .hyperparameters)
         rng = try c.decode(SeededGenerator.self, forKey: .rng)
-        bracket = try c.decode(Int.self, forKey: .bracket)
-        stage = try c.decode(Int.self, forKey: .stage)
-        queue = try c.decode([Space.Architecture].self, forKey: .queue)
-        let archs = try c.decode([Space.Architecture].self, forKey: .stageArchitectures)
-        let objectives = try c.decode([Double].self, forKey: .stageObjectives)
-        stageResults = Array(zip(archs, objectives))
-        stageSize = try c.decode(Int.self, forKey: .stageSize)
+        let first = Run(serial: try c.decodeIfPresent(Int.self, forKey: .runSerial) ?? 0,
+                        bracket: try c.decode(Int.self, forKey: .bracket),
+                        stage: try c.decode(Int.self, forKey: .stage),
+                        queue: try c.decode([Space.Architecture].self, forKey: .queue),
+                        stageArchitectures: try c.decode([Space.Architecture].self, forKey: .stageArchitectures),
+                        stageObjectives: try c.decode([Double].self, forKey: .stageObjectives),
+                        stageSize: try c.decode(Int.self, forKey: .stageSize))
+        runs = [first] + (try c.decodeIfPresent([Run].self, forKey: .laterRuns) ?? [])
+        runsStarted = try c.decodeIfPresent(Int.self, forKey: .runsStarted) ?? ((runs.map(\.serial).max() ?? 0) + 1)
+        latestBracket = try c.decodeIfPresent(Int.self, forKey: .latestBracket) ?? (runs.last?.bracket ?? 0)
+        pending = try c.decodeIfPresent([Pending].self, forKey: .pending) ?? []
         observations = try c.decode([[Observed]].self, forKey: .observations)
         started = try c.decode(Bool.self, forKey: .started)
     }
@@ -224,12 +339,18 @@ public struct Hyperband<Space: CategoricalSearchSpace & Codable>: Hyperparameter
         try c.encode(space, forKey: .space)
         try c.encode(hyperparameters, forKey: .hyperparameters)
         try c.encode(rng, forKey: .rng)
-        try c.encode(bracket, forKey: .bracket)
-        try c.encode(stage, forKey: .stage)
-        try c.encode(queue, forKey: .queue)
-        try c.encode(stageResults.map(\.0), forKey: .stageArchitectures)
-        try c.encode(stageResults.map(\.1), forKey: .stageObjectives)
-        try c.encode(stageSize, forKey: .stageSize)
+        let first = runs.first ?? Run(serial: 0, bracket: sMax)
+        try c.encode(first.serial, forKey: .runSerial)
+        try c.encode(first.bracket, forKey: .bracket)
+        try c.encode(first.stage, forKey: .stage)
+        try c.encode(first.queue, forKey: .queue)
+        try c.encode(first.stageArchitectures, forKey: .stageArchitectures)
+        try c.encode(first.stageObjectives, forKey: .stageObjectives)
+        try c.encode(first.stageSize, forKey: .stageSize)
+        if runs.count > 1 { try c.encode(Array(runs.dropFirst()), forKey: .laterRuns) }
+        try c.encode(runsStarted, forKey: .runsStarted)
+        try c.encode(latestBracket, forKey: .latestBracket)
+        if !pending.isEmpty { try c.encode(pending, forKey: .pending) }
         try c.encode(observations, forKey: .observations)
         try c.encode(started, forKey: .started)
     }

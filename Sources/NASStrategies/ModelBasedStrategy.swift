@@ -38,6 +38,11 @@ public protocol ModelBasedHyperparameters {
 /// proposed and two are labelled; then one model round (train on the history, rank new
 /// candidates) per batch of proposals, and a random unproposed architecture whenever a round
 /// finds nothing new.
+///
+/// With several workers: batch proposals. Asks take the current round's ranking in order, and
+/// pending proposals count as proposed, so none is handed out twice and a new round never
+/// ranks one again; tells (in any order, asked or not) join the training data of the next round.
+/// The model is refitted once per round (`proposalsPerRound` asks), as with one worker.
 public protocol ModelBasedStrategy: HyperparameterizedStrategy where Hyperparameters: ModelBasedHyperparameters {
     var modelBased: ModelBasedState<Architecture> { get set }
     /// One draw from the space with the strategy's own generator.

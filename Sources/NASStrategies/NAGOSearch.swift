@@ -15,6 +15,10 @@ import NASTensor
 /// before training (`NAGOSpace.parameterCount(of:)`), so only the objective is modelled.
 /// Candidates: `candidates` uniform points plus `localCandidates` Gaussian perturbations
 /// (σ = 0.1) of the current Pareto set.
+///
+/// With several workers: each ask fits the GP to the trials told so far (uniform draws until
+/// `initialSamples` are told); every proposal carries its own network seed and draws its own
+/// candidates and weight, so outstanding asks differ, and tells may come in any order.
 public struct NAGOBayesianOptimisation: HyperparameterizedStrategy {
     public typealias Space = NAGOSpace
 

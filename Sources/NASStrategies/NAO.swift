@@ -140,6 +140,10 @@ final class NAOModel: Module {
 ///    most `scoreAllLimit` architectures) a share of each round's proposals comes instead from
 ///    scoring every architecture with the same encoder + predictor.
 ///
+/// With several workers: each round's proposals are handed out to asks in order without waiting
+/// for results, none twice; the model learns only from told results, at its next round (see
+/// `ModelBasedStrategy`).
+///
 /// Paper settings (CIFAR-10): embedding 32, LSTM hidden 96, predictor MLP 200, λ = 0.8,
 /// Adam lr 0.001, 1000 seed architectures, 3 iterations, top 100 seeds, step size 10.
 /// Defaults here are sized for a table benchmark; see docs/learned_search.md.

@@ -4,6 +4,9 @@ import NASTensor
 /// Random search: every proposal is a uniform sample of the space. Samples already proposed
 /// are redrawn (up to `maxRedraws` times) because re-querying a known architecture spends
 /// budget and teaches nothing; the baseline of Li & Talwalkar (2019) and of NAS-Bench-201.
+///
+/// With several workers: nothing changes — tells are ignored, and pending proposals count as
+/// proposed, so outstanding asks never repeat one another either.
 public struct RandomSearch<Space: SearchSpace & Codable>: HyperparameterizedStrategy {
     public struct Hyperparameters: Codable, Equatable, Sendable {
         /// Redraws allowed when a sample was already proposed, before accepting a duplicate.

@@ -10,6 +10,12 @@ import NASTensor
 /// regularisation: an architecture survives by having good descendants, not by one lucky score.
 ///
 /// Defaults are the NAS-Bench-201 paper's setting: population 10, tournament sample 3.
+///
+/// With several workers: asynchronous, as the paper runs it. The first `population` *asks* are
+/// random (so outstanding asks during the warm-up are all random), each later ask runs a
+/// tournament on the population as it is now (random again while it is still empty because
+/// every founder is pending), and each tell, in whatever order, adds its architecture to the
+/// queue and ages out the oldest member.
 public struct RegularizedEvolution<Space: SearchSpace & Codable>: HyperparameterizedStrategy {
     public struct Hyperparameters: Codable, Equatable, Sendable {
         /// Queue length (P in the paper).

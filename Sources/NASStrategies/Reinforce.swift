@@ -12,6 +12,10 @@ import NASTensor
 /// component for decision e and option o is (r − b)·(1[aₑ = o] − πₑ(o)). The first reward
 /// initialises b, so the first step has zero advantage (no signal yet to compare with).
 ///
+/// With several workers: delayed rewards. Each ask samples from the current policy; each tell
+/// updates it with the gradient of log π of the architecture told (recomputed from its choices
+/// at the current logits, nothing is cached from the ask), so tells may come in any order.
+///
 /// Defaults: learning rate 0.01 (the NATS-Bench script's value), EMA momentum 0.9, Adam
 /// β = (0.9, 0.999), ε = 1e-8, logits initialised to zero (uniform policy).
 public struct Reinforce<Space: CategoricalSearchSpace & Codable>: HyperparameterizedStrategy {

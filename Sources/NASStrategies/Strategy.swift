@@ -57,9 +57,16 @@ public enum StrategyError: Error, CustomStringConvertible, Equatable {
 }
 
 /// A black-box search strategy in the ask/tell shape: the runner asks for a proposal, has it
-/// evaluated, and tells the strategy the outcome. The runner alternates one ask with one tell;
-/// `state()` captures everything needed to continue exactly where the strategy was (random
-/// generator included), which is how an interrupted search resumes.
+/// evaluated, and tells the strategy the outcome. `state()` captures everything needed to
+/// continue exactly where the strategy was (random generator included), which is how an
+/// interrupted search resumes.
+///
+/// A single runner alternates one ask with one tell. Parallel workers sharing one strategy may
+/// ask several times before the first tell and tell in any order: every built-in strategy
+/// accepts that, matching a tell to its pending ask by architecture (and fidelity), and treats
+/// a tell nobody asked for (a trial re-queued after its worker died, told late) as a plain
+/// observation. With strictly alternating asks and tells the proposals are the same as when
+/// strategies assumed alternation.
 public protocol Strategy<Space> {
     associatedtype Space: SearchSpace
     typealias Architecture = Space.Architecture

@@ -4,6 +4,10 @@ import NASTensor
 /// Search without training (Mellor et al., ICML 2021): draw `samples` random architectures,
 /// let the estimator score each with a zero-cost proxy (the objective), and propose the
 /// best-scoring one as the final answer — at fidelity `trainEpochs` when it is to be trained.
+///
+/// With several workers: the final architecture is chosen only once `samples` scores have been
+/// told; an ask made while scores are still pending scores one more random architecture instead
+/// (at most one per other worker), so the choice never misses a sample's score.
 public struct TrainingFreeSearch<Space: SearchSpace & Codable>: HyperparameterizedStrategy {
     public struct Hyperparameters: Codable, Equatable, Sendable {
         /// Architectures scored (the paper's N; it reports N = 10 and N = 100).
@@ -19,6 +23,9 @@ public struct TrainingFreeSearch<Space: SearchSpace & Codable>: Hyperparameteriz
     public let hyperparameters: Hyperparameters
     var sampler: RandomSearch<Space>
     var asked = 0
+    /// Samples whose score has been told; nil in a state saved before it was counted (then every
+    /// asked sample was told, or is told next).
+    var scored: Int?
     var best: Observation<Space.Architecture>?
     var finalProposed = false
 
@@ -30,8 +37,15 @@ public struct TrainingFreeSearch<Space: SearchSpace & Codable>: Hyperparameteriz
         sampler = try RandomSearch(space: space, seed: seed)
     }
 
+    public func checkRestoredFields() throws {
+        try RestoredState.counter(asked, "asked")
+        if let scored { try RestoredState.counter(scored, "scored") }
+    }
+
     public mutating func ask() throws -> Proposal<Space.Architecture> {
-        if asked < hyperparameters.samples {
+        let told = scored ?? asked
+        scored = told
+        if asked < hyperparameters.samples || told < hyperparameters.samples {
             asked += 1
             return try sampler.ask()
         }
@@ -45,6 +59,7 @@ public struct TrainingFreeSearch<Space: SearchSpace & Codable>: Hyperparameteriz
 
     public mutating func tell(_ observation: Observation<Space.Architecture>) throws {
         guard !finalProposed else { return }
+        scored = (scored ?? asked - 1) + 1
         // Ties keep the earlier sample, so the choice does not depend on anything but the scores.
         if best == nil || observation.objective > best!.objective { best = observation }
     }

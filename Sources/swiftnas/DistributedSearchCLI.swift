@@ -73,6 +73,10 @@ enum DistributedSearchCLI {
         let launch = WorkerLaunch(benchmark: benchmark, simulateTime: simulateTime)
         let stored = try store.open(configuration, launch: launch.json, initialState: try strategy.state())
         let resumed = stored.trials.filter { $0.status == .complete }.count
+        if workers == 0 {
+            print("study \(store.location) is ready (\(resumed) trials complete); start workers with: swiftnas worker --store '\(store.location)'")
+            return
+        }
         var display = SearchProgressDisplay(reportMetric: request.report)
         if workers == 1 {
             let worker = try makeWorker(store: store, launch: launch, benchmark: benchmark, options: options)

@@ -52,7 +52,7 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Trial store: an SQLite file, or postgresql://user@host:port/db?study=NAME (NB201 table searches, for many workers); the search resumes from it if it exists.")
     var store: String?
 
-    @Option(help: "PostgreSQL store: worker processes to run on this machine (default 1, in this process). More can join from other machines with swiftnas worker.")
+    @Option(help: "PostgreSQL store: worker processes to run on this machine (default 1, in this process; 0: only create the study). Workers on other machines join with swiftnas worker.")
     var workers: Int?
 
     @Option(name: .customLong("simulate-time"), help: "NB201 table: wait this many seconds per epoch of each evaluation's simulated cost, to replay the table in (scaled) real time.")
@@ -109,7 +109,7 @@ struct SearchCommand: ParsableCommand {
         try validateCounts([("--samples", samples ?? 1, 1), ("--train-epochs", trainEpochs ?? 0, 0), ("--train-limit", trainLimit ?? 0, 0),
                             ("--channels", channels ?? 1, 1), ("--cells", cells ?? 1, 1)])
         if let budget, budget < 1 { throw ValidationError("--budget must be at least 1 query (got \(budget))") }
-        if let workers, !(1...256).contains(workers) { throw ValidationError("--workers must be in 1…256 (got \(workers))") }
+        if let workers, !(0...256).contains(workers) { throw ValidationError("--workers must be in 0…256 (got \(workers))") }
         if let t = simulateTime, !(t.isFinite && t >= 0 && t <= 3600) {
             throw ValidationError("--simulate-time must be a number of seconds per unit of cost in [0, 3600] (got \(t))")
         }

@@ -2,6 +2,7 @@ import Foundation
 import NASData
 import NASNN
 import NASTensor
+import PostgresTestSupport
 import XCTest
 
 /// Runs the `swiftnas` executable on bad input, one test per class of input: every case must end
@@ -545,5 +546,56 @@ final class BadInputTests: XCTestCase {
         try assertRefused(["prune", "--target", target, "--seeds", "x"], mentions: "--seeds")
         try assertRefused(["prune", "--source", source, "--target", path("none.csv"), "--out", path("p2"), "--widths", "4",
                            "--source-epochs", "1", "--steps", "2"], mentions: "none.csv", seconds: 30)
+    }
+
+    // MARK: - PostgreSQL stores
+
+    func testPostgresStoreRefusals() throws {
+        let server = try TestPostgres.url()
+        let study = try TestPostgres.study("cli-refusals")
+        let wrong = server.replacingOccurrences(of: #"swiftnas:[^@]*@"#, with: "swiftnas:wrong@", options: .regularExpression)
+        let search = ["search", "--strategy", "rea", "--budget", "5"]
+        try assertRefused(search + ["--store", "postgresql://swiftnas@127.0.0.1:1/postgres?study=x"], mentions: "Connection refused")
+        try assertRefused(search + ["--store", wrong + "?study=x"], mentions: "password authentication failed")
+        try assertRefused(search + ["--store", server], mentions: "name the study")
+        try assertRefused(search + ["--store", path("s.sqlite"), "--workers", "2"], mentions: "--workers needs a postgresql://")
+        try assertRefused(search + ["--store", path("s.sqlite"), "--study", "x"], mentions: "--study applies to postgresql://")
+        try assertRefused(search + ["--store", study, "--workers", "-1"], mentions: "--workers")
+        try assertRefused(search + ["--store", study, "--stale-after", "1", "--heartbeat", "2"], mentions: "--heartbeat")
+        try assertRefused(["search", "--space", "dense-seg", "--strategy", "random", "--store", study], mentions: "NAS-Bench-201 table searches")
+        try assertRefused(["worker", "--store", path("s.sqlite")], mentions: "--store must be a postgresql:// URL")
+        try assertRefused(["worker", "--store", try TestPostgres.study("cli-missing")], mentions: "does not exist")
+        XCTAssertEqual(try swiftnas(search + ["--store", study, "--quiet"], timeout: 60).status, 0)
+        try assertRefused(search + ["--store", study, "--seed", "1"], mentions: "seed: stored 0, requested 1")
+    }
+
+    func testWorkersShareAStudyAndAStoppedWorkerHandsItsTrialBack() throws {
+        let study = try TestPostgres.study("cli-workers")
+        // Each trial waits 12 × 0.25 s, so the worker is mid-trial when it is stopped.
+        let search = ["search", "--strategy", "rea", "--budget", "4", "--seed", "5", "--simulate-time", "0.25", "--store", study, "--quiet"]
+        XCTAssertEqual(try swiftnas(search + ["--workers", "0"]).status, 0)
+        let worker = Process()
+        worker.executableURL = URL(fileURLWithPath: Self.binary)
+        worker.arguments = ["worker", "--store", study, "--quiet"]
+        worker.standardOutput = FileHandle.nullDevice
+        worker.standardError = FileHandle.nullDevice
+        try worker.run()
+        defer { if worker.isRunning { worker.terminate() }; worker.waitUntilExit() }
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, !(try swiftnas(["trials", "--store", study]).stdout.contains(",asked,")) { usleep(100_000) }
+        let start = Date()
+        worker.terminate()
+        worker.waitUntilExit()
+        XCTAssertEqual(worker.terminationStatus, 128 + 15)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 2, "the worker did not stop mid-trial")
+        let handedBack = try swiftnas(["trials", "--store", study]).stdout
+        XCTAssertTrue(handedBack.contains(",queued,"), handedBack)
+        // The rerun with two worker processes finishes the study: every trial complete once.
+        let finished = try swiftnas(search + ["--workers", "2"], timeout: 60)
+        XCTAssertEqual(finished.status, 0, finished.stderr)
+        XCTAssertTrue(finished.stdout.contains("2 workers"), finished.stdout)
+        let rows = try swiftnas(["trials", "--store", study, "--format", "csv"]).stdout.split(separator: "\n").dropFirst()
+        XCTAssertEqual(rows.count, 4)
+        XCTAssertTrue(rows.allSatisfy { $0.contains(",complete,") }, rows.joined(separator: "\n"))
     }
 }
