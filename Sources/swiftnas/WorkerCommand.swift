@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NASExperiment
+import NASTensor
 
 /// `swiftnas worker`: one worker of a search whose trials live in PostgreSQL. Start as many as
 /// there are machines or slots (a Slurm job array, a Kubernetes Job's parallelism); each claims
@@ -44,9 +45,16 @@ struct WorkerCommand: ParsableCommand {
         }
         let launch = try WorkerLaunch.decode(json, store: trialStore.location)
         let worker = try DistributedSearchCLI.makeWorker(store: trialStore, launch: launch, benchmark: benchmark, options: options)
-        let summary = try worker.run { trial in
-            guard !quiet else { return }
-            print(String(format: "trial %d %@ objective %.4f", trial.number, trial.architecture, trial.objective ?? .nan))
+        let summary: WorkerSummary
+        do {
+            summary = try worker.run { trial in
+                guard !quiet else { return }
+                print(String(format: "trial %d %@ objective %.4f", trial.number, trial.architecture, trial.objective ?? .nan))
+            }
+        } catch let stop as StopRequest.Interrupted {
+            // The trial in hand is back in the queue; say so rather than the generic resume advice.
+            FileHandle.standardError.write(Data("swiftnas worker: \(stop); the trial in hand was handed back to the study's queue\n".utf8))
+            Foundation.exit(128 + stop.signal)
         }
         print("worker \(worker.id): \(summary.evaluated) trials evaluated (\(summary.claimedFromQueue) taken from the queue), "
             + "\(summary.dropped) results dropped (another worker finished first); the study is finished")
