@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what SwiftNAS needs on a fresh Debian 12 or 13 machine (run as root): OpenBLAS, zlib,
-# libpng, SQLite and libpq headers, PostgreSQL's server (the tests of the shared store start a throw-away one), Fashion-MNIST (the quick start's data), and a Python environment with the
+# libpng, SQLite and libpq headers, PostgreSQL's server (the tests of the shared store start a throw-away one), Chromium
+# (the report is checked in a real browser), Fashion-MNIST (the quick start's data), and a Python environment with the
 # packages the tests compare against. The Swift toolchain itself is expected on PATH.
 #
 # The Python packages go into a virtual environment at .venv in the repository (the tests look
@@ -10,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
-apt-get install -y --no-install-recommends libopenblas-dev zlib1g-dev libpng-dev libsqlite3-dev libpq-dev postgresql pkg-config \
+apt-get install -y --no-install-recommends libopenblas-dev zlib1g-dev libpng-dev libsqlite3-dev libpq-dev postgresql chromium pkg-config \
     dataset-fashion-mnist python3 python3-venv
 # Any python3 on PATH will do (Debian's, or one the machine brought); the venv isolates it.
 if [ ! -x .venv/bin/python3 ] || ! .venv/bin/python3 -c 'import sys' 2>/dev/null; then

@@ -2,12 +2,15 @@ import Foundation
 
 /// A hand-written SVG line chart: several series of (x, y) points, optionally with a log-scale
 /// y axis, a legend, axis labels and a title. Enough for the curves the CLI writes (gradient
-/// norms per block, losses per epoch); no scripts, no external styles.
+/// norms per block, losses per epoch, a search's trials); no scripts, no external styles.
 struct LinePlot {
     struct Series {
         var label: String
         var color: String
         var dashed = false
+        /// Points as dots instead of a line (a scatter plot). All dots are one path of zero-length
+        /// round-capped segments, a few bytes each, so 10^5 trials stay a small, fast page.
+        var dots = false
         var points: [(x: Double, y: Double)]
     }
 
@@ -58,9 +61,16 @@ struct LinePlot {
                     h / 2, h / 2, Self.escaped(yLabel))
         for (k, line) in series.enumerated() {
             let pts = line.points.filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }
-            let path = pts.enumerated().map { i, p in String(format: "%@%.1f %.1f", i == 0 ? "M " : " L ", px(p.x), py(p.y)) }.joined()
             let dash = line.dashed ? " stroke-dasharray=\"6 4\"" : ""
-            if !path.isEmpty { s += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"1.8\"\(dash)/>\n" }
+            if line.dots {
+                let path = pts.map { String(format: "M%.1f %.1fh0", px($0.x), py($0.y)) }.joined()
+                if !path.isEmpty {
+                    s += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"4\" stroke-linecap=\"round\" opacity=\"0.6\"/>\n"
+                }
+            } else {
+                let path = pts.enumerated().map { i, p in String(format: "%@%.1f %.1f", i == 0 ? "M " : " L ", px(p.x), py(p.y)) }.joined()
+                if !path.isEmpty { s += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"1.8\"\(dash)/>\n" }
+            }
             let ly = top + 8 + Double(k) * 18
             s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"1.8\"%@/>",
                         w - right + 12, ly, w - right + 40, ly, line.color, dash)

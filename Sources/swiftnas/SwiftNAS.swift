@@ -19,6 +19,7 @@ struct SwiftNAS: ParsableCommand {
         SearchCommand.self,
         WorkerCommand.self,
         TrialsCommand.self,
+        ReportCommand.self,
         BenchStrategiesCommand.self,
         BenchSupernetStepCommand.self,
         NAGOCommand.self,

@@ -598,4 +598,63 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(rows.count, 4)
         XCTAssertTrue(rows.allSatisfy { $0.contains(",complete,") }, rows.joined(separator: "\n"))
     }
+
+    // MARK: - Report
+
+    func testReportDrawsTheSearchAndRendersInChromium() throws {
+        let store = path("report.sqlite"), out = path("report")
+        XCTAssertEqual(try swiftnas(["search", "--strategy", "rea", "--budget", "60", "--seed", "2", "--store", store, "--quiet"]).status, 0)
+        let made = try swiftnas(["report", "--store", store, "--out", out])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let html = try String(contentsOfFile: out + "/index.html", encoding: .utf8)
+        for title in ["Best so far", "Every trial", "Operations of the best decile", "Pareto front", "Final architecture", "Settings"] {
+            XCTAssertTrue(html.contains("<h2>\(title)</h2>"), "no section \(title)")
+        }
+        XCTAssertFalse(html.contains("<script"), "the report has no scripts")
+        // One dot per finished trial in the scatter plot (the first dotted series), six edges in the cell.
+        let scatter = try XCTUnwrap(html.components(separatedBy: "Objective of each trial").last?.components(separatedBy: "</svg>").first)
+        XCTAssertEqual(scatter.components(separatedBy: "h0").count - 1, 60)
+        XCTAssertEqual(html.components(separatedBy: "marker-end").count - 1, 6)
+        // The best cell of the search is the one drawn and named.
+        let best = try XCTUnwrap(try swiftnas(["search", "--strategy", "rea", "--budget", "60", "--seed", "2", "--store", store, "--quiet"])
+            .stdout.split(separator: "\n").first { $0.hasPrefix("best: trial") }?.split(separator: " ").last)
+        XCTAssertTrue(html.contains("<code>\(best)</code>"), "the final architecture is not the search's best \(best)")
+
+        try assertRefused(["report", "--store", store, "--out", out], mentions: "--force")
+        XCTAssertEqual(try swiftnas(["report", "--store", store, "--out", out, "--force"]).status, 0)
+        try assertRefused(["report", "--store", path("none.sqlite"), "--out", path("r2")], mentions: "no store at")
+        let empty = try TestPostgres.study("cli-report-empty")
+        XCTAssertEqual(try swiftnas(["search", "--strategy", "rea", "--budget", "5", "--store", empty, "--workers", "0"]).status, 0)
+        try assertRefused(["report", "--store", empty, "--out", path("r3")], mentions: "no finished trial")
+
+        // A real browser loads it: a screenshot that is not blank, the titles in the rendered DOM, no console errors.
+        let chromium = try XCTUnwrap(["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) },
+                                     "these tests need Chromium (scripts/install-deps.sh installs it)")
+        let shot = path("report.png")
+        let browser = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr", "--v=0"]
+        let rendered = try run(chromium, browser + ["--window-size=1400,2400", "--screenshot=\(shot)", "file://\(out)/index.html"])
+        XCTAssertFalse(rendered.contains("CONSOLE"), "console messages: \(rendered.suffix(600))")
+        let image = try PNGImage.read(URL(fileURLWithPath: shot), channels: 1)
+        let dark = image.pixels.filter { $0 < 128 }.count
+        XCTAssertGreaterThan(dark, image.pixels.count / 200, "the screenshot is (nearly) blank")
+        let dom = try run(chromium, browser + ["--dump-dom", "file://\(out)/index.html"])
+        XCTAssertTrue(dom.contains("Operations of the best decile") && dom.contains("<svg"), String(dom.prefix(400)))
+    }
+
+    /// Runs a program to its end (60 s at most) and returns standard output and error together.
+    func run(_ program: String, _ arguments: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: program)
+        p.arguments = arguments
+        let log = folder.appendingPathComponent("run-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        let deadline = Date().addingTimeInterval(60)
+        while p.isRunning, Date() < deadline { usleep(20_000) }
+        if p.isRunning { p.terminate(); XCTFail("\(program) did not finish in 60 s") }
+        return (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+    }
 }
