@@ -1,6 +1,6 @@
 import Foundation
 import NASBench
-import NASExperiment
+@testable import NASExperiment
 import NASSpaces
 import NASStrategies
 import XCTest
@@ -77,6 +77,16 @@ final class RunnerTests: XCTestCase {
         }
         XCTAssertThrowsError(try StrategyCatalog.make("annealing", space: space, seed: 0)) { error in
             XCTAssertTrue("\(error)".contains("unknown strategy 'annealing'"), "\(error)")
+        }
+    }
+
+    /// The hand-written export timestamps are Foundation's ISO 8601 with milliseconds.
+    func testExportTimestampsMatchFoundationsISO8601() {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        for t in [0, 1.5, 1_796_598_846.614, 951_782_400.999, 4_102_444_799.001, 1_234_567_890.0004, 1_796_598_846.6138] {
+            let d = Date(timeIntervalSince1970: t)
+            XCTAssertEqual(TrialExport.iso(d), f.string(from: d), "\(t)")
         }
     }
 }
