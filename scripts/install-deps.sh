@@ -2,7 +2,8 @@
 # Installs what SwiftNAS needs on a fresh Debian 12 or 13 machine (run as root): OpenBLAS, zlib,
 # libpng, SQLite and libpq headers, PostgreSQL's server (the tests of the shared store start a throw-away one), Chromium
 # (the report is checked in a real browser), Fashion-MNIST (the quick start's data), and a Python environment with the
-# packages the tests compare against. The Swift toolchain itself is expected on PATH.
+# packages the tests compare against (safetensors, numpy, and torch and onnxruntime, which run exported models).
+# The Swift toolchain itself is expected on PATH.
 #
 # The Python packages go into a virtual environment at .venv in the repository (the tests look
 # there first), because Debian's system Python refuses `pip install` outside one (PEP 668) and
@@ -18,5 +19,6 @@ if [ ! -x .venv/bin/python3 ] || ! .venv/bin/python3 -c 'import sys' 2>/dev/null
     rm -rf .venv
     python3 -m venv .venv
 fi
-.venv/bin/python3 -m pip install --quiet --disable-pip-version-check safetensors numpy
-.venv/bin/python3 -c 'import safetensors, numpy; print("python test helpers: safetensors", safetensors.__version__, "numpy", numpy.__version__)'
+# torch (CPU build) and onnxruntime run the exported models in the export tests.
+.venv/bin/python3 -m pip install --quiet --disable-pip-version-check safetensors numpy onnxruntime torch==2.13.0+cpu
+.venv/bin/python3 -c 'import safetensors, numpy, onnxruntime, torch; print("python test helpers: safetensors", safetensors.__version__, "numpy", numpy.__version__, "onnxruntime", onnxruntime.__version__, "torch", torch.__version__)'

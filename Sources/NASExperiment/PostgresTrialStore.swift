@@ -396,7 +396,7 @@ public final class PostgresTrialStore: TrialStore {
         }
         let fidelity = row[2].flatMap(Int.init)
         let metrics: [String: Double]
-        do { metrics = try JSONDecoder().decode([String: Double].self, from: Data(metricsJSON.utf8)) } catch {
+        do { metrics = try TrialRecord.metrics(fromJSON: metricsJSON) } catch {
             throw bad("its metrics are not a JSON object of numbers")
         }
         let trial = TrialRecord(number: number, architecture: architecture, fidelity: fidelity, role: role, status: status,

@@ -214,7 +214,7 @@ public final class SQLiteTrialStore: TrialStore {
                                       status: statusText, objective: objective, cost: cost, metrics: metricsJSON) {
                     throw bad("it was changed outside SwiftNAS (its checksum does not match)")
                 }
-                let metrics = try JSONDecoder().decode([String: Double].self, from: Data(metricsJSON.utf8))
+                let metrics = try TrialRecord.metrics(fromJSON: metricsJSON)
                 let told: Double? = try row.decode(forColumn: "told_at")
                 return TrialRecord(
                     number: number, architecture: architecture, fidelity: fidelity, role: role, status: status,

@@ -135,10 +135,13 @@ public final class Sequential: Module, Layer {
 /// A parameter-free function as a layer (activations, pooling, flattening).
 public final class Lambda: Module, Layer {
     public let name: String
+    /// The function's integer arguments (a pooling's kernel, stride, padding), for exports.
+    public let settings: [String: Int]
     private let function: (Tensor) -> Tensor
 
-    public init(_ name: String, _ function: @escaping (Tensor) -> Tensor) {
+    public init(_ name: String, settings: [String: Int] = [:], _ function: @escaping (Tensor) -> Tensor) {
         self.name = name
+        self.settings = settings
         self.function = function
     }
 
@@ -149,6 +152,8 @@ public final class Lambda: Module, Layer {
     public static var flatten: Lambda { Lambda("flatten") { $0.flattened() } }
     public static var globalAvgPool: Lambda { Lambda("global_avg_pool", globalAvgPool2d) }
     public static func maxPool(_ k: Int, stride: Int? = nil, padding: Int = 0) -> Lambda {
-        Lambda("max_pool") { maxPool2d($0, kernel: k, stride: stride, padding: padding) }
+        Lambda("max_pool", settings: ["kernel": k, "stride": stride ?? k, "padding": padding]) {
+            maxPool2d($0, kernel: k, stride: stride, padding: padding)
+        }
     }
 }

@@ -13,6 +13,7 @@ struct SwiftNAS: ParsableCommand {
     /// Subcommands, one file each in this folder.
     static let commands: [ParsableCommand.Type] = [
         TrainCommand.self,
+        ExportCommand.self,
         PruneCommand.self,
         EngineBenchCommand.self,
         BenchZeroCostCommand.self,

@@ -175,10 +175,15 @@ struct TrainCommand: ParsableCommand {
         let model = self.model ?? "cnn", channels = self.channels ?? 16
         let net: any Layer
         let description: String
+        // What `swiftnas export` needs to rebuild the network (zoo models and NB201 networks).
+        var modelFile: TrainedModelFile? = nil
         switch space {
         case nil:
-            net = try ModelZoo.make(model, height: train.height, width: train.width, channels: train.channels,
-                                    classes: classes, parameters: try keyValueOverrides(params), seed: seed)
+            let file = TrainedModelFile(model: model, parameters: try keyValueOverrides(params), height: train.height, width: train.width,
+                                        inputChannels: train.channels, classes: classes, mean: stats.mean, std: stats.std,
+                                        data: data, testFraction: testFraction, seed: seed)
+            modelFile = file
+            net = try file.network()
             description = "model \(model)" + (params.isEmpty ? "" : " " + params.joined(separator: " ")) + vitMultiplyAdds(net)
         case "nb201":
             guard let arch else { throw ValidationError("--space nb201 needs --arch '<cell string>'") }
@@ -187,8 +192,11 @@ struct TrainCommand: ParsableCommand {
             try checkNB201Input(train, data)
             if train.height < 32 || train.width < 32 { train = train.padded(to: 32); test = test.padded(to: 32) }
             let n = cells ?? 5
-            net = NB201Network(cell: cell, config: NB201NetworkConfig(channels: channels, cellsPerStage: n,
-                                                                      inputChannels: train.channels, classes: classes), seed: seed)
+            let file = TrainedModelFile(space: "nb201", arch: "\(cell)", channels: channels, cells: n, height: train.height, width: train.width,
+                                        inputChannels: train.channels, classes: classes, mean: stats.mean, std: stats.std,
+                                        padTo: 32, data: data, testFraction: testFraction, seed: seed)
+            modelFile = file
+            net = try file.network()
             description = "nb201 cell \(cell) (C=\(channels), N=\(n))"
         case "darts":
             guard let arch else { throw ValidationError("--space darts needs --arch 'Genotype(normal=[…], …)'") }
@@ -211,6 +219,7 @@ struct TrainCommand: ParsableCommand {
         let checkpoint = outDir.appendingPathComponent("checkpoint.safetensors")
         let log = outDir.appendingPathComponent("log.jsonl")
         if !resume { try? FileManager.default.removeItem(at: log) }
+        try modelFile?.write(to: outDir)
 
         print("\(description): \(net.parameterCount) parameters; \(train.count) training and \(test.count) test images of \(train.height)×\(train.width)×\(train.channels); \(Parallel.threadCount) threads")
         let trainer = try Trainer(model: net, config: config, train: train, test: test)

@@ -657,4 +657,52 @@ final class BadInputTests: XCTestCase {
         if p.isRunning { p.terminate(); XCTFail("\(program) did not finish in 60 s") }
         return (try? String(contentsOf: log, encoding: .utf8)) ?? ""
     }
+
+    // MARK: - Export
+
+    /// The repository's .venv Python (scripts/install-deps.sh puts torch, onnxruntime and safetensors there).
+    static let python: String = {
+        let venv = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".venv/bin/python3").path
+        return ProcessInfo.processInfo.environment["SWIFTNAS_PYTHON"] ?? venv
+    }()
+
+    static let checkScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts/check_export.py").path
+
+    /// A cnn and an NB201 network trained briefly on Fashion-MNIST (from apt), exported, and run by
+    /// onnxruntime and PyTorch on the 64 test images of the export: outputs within 1e-4 of SwiftNAS's.
+    func testExportedModelsGiveSwiftNASsOutputsInONNXRuntimeAndPyTorch() throws {
+        let data = ProcessInfo.processInfo.environment["SWIFTNAS_FMNIST"] ?? "/usr/share/datasets/fashion-mnist"
+        let cell = "|nor_conv_3x3~0|+|avg_pool_3x3~0|skip_connect~1|+|none~0|nor_conv_1x1~1|nor_conv_3x3~2|"
+        for (name, model) in [("cnn", ["--model", "cnn", "--train-limit", "1000"]),
+                              ("nb201", ["--space", "nb201", "--arch", cell, "--channels", "4", "--cells", "1", "--train-limit", "500"])] {
+            let trained = path("\(name)-run"), exported = path("\(name)-export")
+            let t = try swiftnas(["train", "--data", data, "--epochs", "1", "--out", trained] + model, timeout: 120)
+            XCTAssertEqual(t.status, 0, t.stderr)
+            let e = try swiftnas(["export", "--run", trained, "--out", exported])
+            XCTAssertEqual(e.status, 0, e.stderr)
+            let check = try run(Self.python, [Self.checkScript, exported])
+            XCTAssertTrue(check.contains("onnx_max_abs_diff="), "\(name): \(check.suffix(800))")
+            let diffs = check.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { part -> Double? in
+                part.contains("_max_abs_diff=") ? Double(part.split(separator: "=").last ?? "") : nil
+            }
+            XCTAssertEqual(diffs.count, 2, check)
+            XCTAssertTrue(diffs.allSatisfy { $0 <= 1e-4 }, "\(name): \(check)")
+            let metadata = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: exported + "/metadata.json"))) as? [String: Any])
+            XCTAssertNotNil(metadata["test_accuracy"] as? Double)
+            XCTAssertGreaterThan(metadata["parameters"] as? Int ?? 0, 1000)
+            XCTAssertNotNil((metadata["latency_milliseconds"] as? [String: Double])?["batch_64"])
+        }
+        if let m = try? String(contentsOfFile: path("nb201-export") + "/model.py", encoding: .utf8) {
+            XCTAssertFalse(m.contains("import numpy") || m.contains("import safetensors"), "model.py imports only torch")
+        }
+        // Refusals: an existing, non-empty output folder; a folder train did not write; a checkpoint of another model.
+        try assertRefused(["export", "--run", path("cnn-run"), "--out", path("cnn-export")], mentions: "--force")
+        try assertRefused(["export", "--run", folder.path, "--out", path("x1")], mentions: "has no model.json")
+        let description = path("nb201-run") + "/model.json"
+        let text = try String(contentsOfFile: description, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"channels\" : 4", with: "\"channels\" : 8").write(toFile: description, atomically: true, encoding: .utf8)
+        try assertRefused(["export", "--run", path("nb201-run"), "--out", path("x2")], mentions: "does not hold the model")
+    }
 }

@@ -89,4 +89,18 @@ final class RunnerTests: XCTestCase {
             XCTAssertEqual(TrialExport.iso(d), f.string(from: d), "\(t)")
         }
     }
+
+    /// Stored metrics read back exactly, through the fast path or JSONDecoder; bad text is refused.
+    func testStoredMetricsReadBackExactly() throws {
+        let metrics: [String: Double] = ["nb201_c10valid_valid_12": 84.892000015, "params_m": 0.316346, "naswot_score_v1": -2372.4408222856405,
+                                         "tiny": 1e-300, "negative_zero": -0.0]
+        let record = TrialRecord(number: 0, architecture: "a", fidelity: nil, role: .search, status: .complete, metrics: metrics,
+                                 askedAt: Date(), askSeconds: 0)
+        XCTAssertEqual(try TrialRecord.metrics(fromJSON: record.metricsJSON), metrics)
+        XCTAssertEqual(try TrialRecord.metrics(fromJSON: "{}"), [:])
+        XCTAssertEqual(try TrialRecord.metrics(fromJSON: "{ \"a\" : 1 }"), ["a": 1])  // not the stores' form: JSONDecoder
+        for bad in ["", "{", "{\"a\":}", "[1]", "{\"a\":\"x\"}"] {
+            XCTAssertThrowsError(try TrialRecord.metrics(fromJSON: bad), bad)
+        }
+    }
 }
