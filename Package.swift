@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
@@ -58,6 +59,7 @@ let package = Package(
             "NASExperiment", "NASNN", "NASData", "NASWeightSharing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
+            .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .testTarget(name: "NASTensorTests", dependencies: ["NASTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NASNNTests", dependencies: ["NASNN", "NASTensor"], resources: [.copy("Fixtures")]),

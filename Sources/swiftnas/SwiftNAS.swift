@@ -21,6 +21,7 @@ struct SwiftNAS: ParsableCommand {
         WorkerCommand.self,
         TrialsCommand.self,
         ReportCommand.self,
+        DashboardCommand.self,
         BenchStrategiesCommand.self,
         BenchSupernetStepCommand.self,
         NAGOCommand.self,

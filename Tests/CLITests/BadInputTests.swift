@@ -705,4 +705,52 @@ final class BadInputTests: XCTestCase {
         try text.replacingOccurrences(of: "\"channels\" : 4", with: "\"channels\" : 8").write(toFile: description, atomically: true, encoding: .utf8)
         try assertRefused(["export", "--run", path("nb201-run"), "--out", path("x2")], mentions: "does not hold the model")
     }
+
+    /// The dashboard serves the report live while a search writes the store: Chromium loads it,
+    /// later loads show more trials, a bad store or port is refused, SIGTERM stops it cleanly.
+    func testDashboardServesTheLivePageToChromium() throws {
+        let store = path("live.sqlite")
+        try assertRefused(["dashboard", "--store", path("none.sqlite")], mentions: "no store at")
+        // 40 trials of 12 × 0.01 s each: about 5 s of search to watch.
+        let search = Process()
+        search.executableURL = URL(fileURLWithPath: Self.binary)
+        search.arguments = ["search", "--strategy", "rea", "--seed", "3", "--budget", "40", "--simulate-time", "0.01", "--store", store, "--quiet"]
+        search.standardOutput = FileHandle.nullDevice
+        search.standardError = FileHandle.nullDevice
+        try search.run()
+        defer { if search.isRunning { search.terminate() }; search.waitUntilExit() }
+        while search.isRunning, !FileManager.default.fileExists(atPath: store) { usleep(20_000) }
+        try assertRefused(["dashboard", "--store", store, "--port", "70000"], mentions: "--port")
+        let port = 20000 + Int(getpid() % 20000)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: Self.binary)
+        server.arguments = ["dashboard", "--store", store, "--port", "\(port)", "--refresh", "1"]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { if server.isRunning { server.terminate() }; server.waitUntilExit() }
+        let chromium = try XCTUnwrap(["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) },
+                                     "these tests need Chromium (scripts/install-deps.sh installs it)")
+        let browser = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr", "--v=0"]
+        let url = "http://127.0.0.1:\(port)/"
+        var counts: [Int] = []
+        var dom = ""
+        for _ in 0..<100 where counts.last != 40 {
+            dom = try run(chromium, browser + ["--dump-dom", url])
+            if let range = dom.range(of: #"\d+ finished trials"#, options: .regularExpression),
+               let n = Int(dom[range].split(separator: " ")[0]) { counts.append(n) }
+            usleep(100_000)
+        }
+        XCTAssertEqual(counts.last, 40, String(dom.suffix(600)))
+        XCTAssertGreaterThan(Set(counts).count, 1, "the page did not follow the search: \(counts)")
+        XCTAssertTrue(dom.contains("<svg") && dom.contains("Every trial"), "the live page has no plots")
+        XCTAssertFalse(dom.contains("CONSOLE"), "console messages: \(dom.suffix(600))")
+        let shot = path("live.png")
+        _ = try run(chromium, browser + ["--window-size=1400,1600", "--screenshot=\(shot)", url])
+        let image = try PNGImage.read(URL(fileURLWithPath: shot), channels: 1)
+        XCTAssertGreaterThan(image.pixels.filter { $0 < 128 }.count, image.pixels.count / 200, "the screenshot is (nearly) blank")
+        server.terminate()
+        server.waitUntilExit()
+        XCTAssertEqual(server.terminationStatus, 0, "the dashboard does not stop cleanly")
+    }
 }
