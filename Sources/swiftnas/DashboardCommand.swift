@@ -40,8 +40,7 @@ struct DashboardCommand: ParsableCommand {
 
     /// The page for the store as it is now; a store without finished trials gets a waiting page.
     static func page(store: String, refresh: Int) throws -> String {
-        let s: any TrialStore = PostgresLocation.isPostgresURL(store)
-            ? try PostgresTrialStore(url: store) : try SQLiteTrialStore(path: store, readOnly: true)
+        let s = try openStoreForReading(store)
         guard let configuration = try s.configuration() else { throw ReportPage.NoFinishedTrial(store: s.location) }
         do {
             return try ReportPage.html(configuration: configuration, trials: try s.trials(), store: s.location, refreshSeconds: refresh)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NASData
+import NASExperiment
 import NASTensor
 
 // Data loading shared by the commands that take `--data`.
@@ -54,6 +55,27 @@ func makeOutputFolder(_ path: String, flag: String) throws {
     do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
         throw ValidationError("\(flag) \(path): cannot create the folder (\((error as NSError).localizedDescription))")
     }
+}
+
+/// Refuses an output folder that exists and holds files, unless `force`: results are never
+/// written over something else by accident.
+func checkFreshOutputFolder(_ path: String, flag: String, force: Bool) throws {
+    var isFolder: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { return }
+    guard isFolder.boolValue else { throw ValidationError("\(flag) \(path) is a file, not a folder") }
+    if !((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).isEmpty, !force {
+        throw ValidationError("\(flag) \(path) exists and is not empty; choose another folder or add --force")
+    }
+}
+
+/// A trial store to read, by its --store text: a postgresql:// URL, else an SQLite file opened
+/// read-only (no lock, never written, readable while a search runs).
+func openStoreForReading(_ store: String) throws -> any TrialStore {
+    guard PostgresLocation.isPostgresURL(store) else {
+        guard FileManager.default.fileExists(atPath: store) else { throw ValidationError("no store at \(store)") }
+        return try SQLiteTrialStore(path: store, readOnly: true)
+    }
+    return try PostgresTrialStore(url: store)
 }
 
 /// Flag checks shared by the commands: each (flag, value, minimum).

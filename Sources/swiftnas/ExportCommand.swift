@@ -30,15 +30,7 @@ struct ExportCommand: ParsableCommand {
     @Flag(help: "Write into an existing, non-empty folder.")
     var force = false
 
-    func validate() throws {
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: out, isDirectory: &isFolder) {
-            guard isFolder.boolValue else { throw ValidationError("--out \(out) is a file, not a folder") }
-            if !((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []).isEmpty, !force {
-                throw ValidationError("--out \(out) exists and is not empty; choose another folder or add --force")
-            }
-        }
-    }
+    func validate() throws { try checkFreshOutputFolder(out, flag: "--out", force: force) }
 
     func run() throws {
         let description = try TrainedModelFile.read(from: runFolder)

@@ -29,19 +29,11 @@ struct ReportCommand: ParsableCommand {
         guard PostgresLocation.isPostgresURL(store) || FileManager.default.fileExists(atPath: store) else {
             throw ValidationError("no store at \(store)")
         }
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: out, isDirectory: &isFolder) {
-            guard isFolder.boolValue else { throw ValidationError("--out \(out) is a file, not a folder") }
-            let contents = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
-            if !contents.isEmpty, !force {
-                throw ValidationError("--out \(out) exists and is not empty; choose another folder or add --force")
-            }
-        }
+        try checkFreshOutputFolder(out, flag: "--out", force: force)
     }
 
     func run() throws {
-        let s: any TrialStore = PostgresLocation.isPostgresURL(store)
-            ? try PostgresTrialStore(url: store) : try SQLiteTrialStore(path: store, readOnly: true)
+        let s = try openStoreForReading(store)
         guard let configuration = try s.configuration() else { throw ReportPage.NoFinishedTrial(store: s.location) }
         let start = Date()
         let html = try ReportPage.html(configuration: configuration, trials: try s.trials(), store: s.location)

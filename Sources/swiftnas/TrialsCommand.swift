@@ -28,8 +28,7 @@ struct TrialsCommand: ParsableCommand {
     }
 
     func run() throws {
-        let s: any TrialStore = PostgresLocation.isPostgresURL(store)
-            ? try PostgresTrialStore(url: store) : try SQLiteTrialStore(path: store, readOnly: true)
+        let s = try openStoreForReading(store)
         let trials = try s.trials()
         print(format == "csv" ? TrialExport.csv(trials) : TrialExport.jsonLines(trials), terminator: "")
     }
