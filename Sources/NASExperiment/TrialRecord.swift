@@ -76,7 +76,7 @@ extension TrialRecord {
     /// Reads `metricsJSON` back. The flat object stores write (`{"name":number,…}`, names without
     /// escapes) is parsed directly — JSONDecoder was a third of reading 10^5 trials — and
     /// anything else goes through JSONDecoder, which also reports what is wrong.
-    static func metrics(fromJSON text: String) throws -> [String: Double] {
+    public static func metrics(fromJSON text: String) throws -> [String: Double] {
         if let fast = flatMetrics(text) { return fast }
         return try JSONDecoder().decode([String: Double].self, from: Data(text.utf8))
     }

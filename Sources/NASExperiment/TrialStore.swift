@@ -20,9 +20,9 @@ public enum TrialStoreError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .configurationMismatch(store, differences):
-            return "the store \(store) holds an experiment with a different configuration:\n  "
-                + differences.joined(separator: "\n  ")
-                + "\nResume with the stored settings, or use a new store."
+            // One line, as every error of the CLI: the differences separated by semicolons.
+            return "the store \(store) holds an experiment with other settings (" + differences.joined(separator: "; ")
+                + "); resume with the stored settings, or use a new store"
         case let .corrupt(store, reason):
             return "the store \(store) cannot be used: \(reason)"
         case let .inUse(store, holder):

@@ -24,7 +24,9 @@ struct FuzzCommand: ParsableCommand {
         checked against the trellis, built and run), wav (WAV bytes, then a log-mel spectrogram), table (the NAS-Bench-201 table loader), idx and csv \
         (data readers, then the training-data checks), yaml (search config files), safetensors \
         (checkpoint reader and restore into a model and optimizer), state (stored strategy state of \
-        every strategy, restored and then asked and told). Case i of a seed is always the same input.
+        every strategy, restored and then asked and told), storeurl (postgresql:// store URLs), metrics (a \
+        trial's stored metrics), modelfile (the model.json export reads, then the network built). Case i of a \
+        seed is always the same input.
         """)
 
     @Option(help: "Seed of the mutations.") var seed: UInt64 = 0
@@ -61,7 +63,7 @@ struct FuzzCommand: ParsableCommand {
     }
 }
 
-enum FuzzTarget: String, CaseIterable { case arch, genotype, nago, vit, glit, denseseg, av, autodeeplab, wav, table, idx, csv, yaml, safetensors, state }
+enum FuzzTarget: String, CaseIterable { case arch, genotype, nago, vit, glit, denseseg, av, autodeeplab, wav, table, idx, csv, yaml, safetensors, state, storeurl, metrics, modelfile }
 
 /// The valid inputs the mutations start from, and the mutations.
 struct Fuzzer {
@@ -204,6 +206,25 @@ struct Fuzzer {
             let d = try DatasetReader.csv(path)
             let (train, test) = d.split(validationFraction: 0.3, seed: 0)
             try checkTrainable(train: train, test: test)
+        case .storeurl:
+            // postgresql:// store URLs as --store and swiftnas worker read them (parsed, never connected).
+            let s = mutate(Array("postgresql://nas:secret@db.example.org:5432/nas?sslmode=require&study=rea-s0".utf8), &rng)
+            let location = try PostgresLocation(url: String(decoding: s, as: UTF8.self))
+            if let study = location.study { try PostgresLocation.checkStudyName(study) }
+        case .metrics:
+            // A trial's stored metrics object, as both stores read it back.
+            let s = mutate(Array(#"{"nb201_c10valid_valid_12":84.892,"params_m":0.316346,"naswot_score_v1":-2372.44}"#.utf8), &rng)
+            _ = try TrialRecord.metrics(fromJSON: String(decoding: s, as: UTF8.self))
+        case .modelfile:
+            // model.json as swiftnas export reads it; the small networks it describes are built.
+            let json = #"{"cells":1,"channels":4,"classes":10,"data":"d","height":32,"inputChannels":1,"mean":[0.3],"std":[0.35],"#
+                + #""padTo":32,"parameters":{},"seed":0,"space":"nb201","arch":"|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_1x1~2|","testFraction":0.2,"width":32}"#
+            let file = try write(mutate(Array(json.utf8), &rng), "model.json")
+            let description = try TrainedModelFile.read(from: (file as NSString).deletingLastPathComponent)
+            if description.channels * description.cells <= 64, description.classes <= 100,
+               description.height * description.width * description.inputChannels <= 4096 {
+                _ = try description.network()
+            }
         case .yaml:
             let yaml = "space: nb201\nstrategy: rea\nseed: 3\nbudget: {queries: 20, cost: 300}\n"
                 + "objective: nb201_c10valid_valid_12\nhyperparameters: {population_size: 10, sample_size: [3, 4]}\n"

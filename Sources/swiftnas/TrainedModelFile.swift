@@ -44,9 +44,27 @@ struct TrainedModelFile: Codable, Equatable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ValidationError("\(folder) has no \(fileName): export reads a folder written by swiftnas train (a zoo model or --space nb201)")
         }
-        do { return try JSONDecoder().decode(TrainedModelFile.self, from: data) } catch {
+        let file: TrainedModelFile
+        do { file = try JSONDecoder().decode(TrainedModelFile.self, from: data) } catch {
             throw DataError(file: path, "not a SwiftNAS model description (\(String("\(error)".prefix(160))))")
         }
+        if let problem = file.problem { throw DataError(file: path, problem) }
+        return file
+    }
+
+    /// What is out of range, or nil: the file is read from disk and may have been edited.
+    var problem: String? {
+        if !(1...4096).contains(channels) { return "channels is \(channels), not in 1…4096" }
+        if !(1...100).contains(cells) { return "cells is \(cells), not in 1…100" }
+        if !(1...4096).contains(height) || !(1...4096).contains(width) { return "the image size \(height)×\(width) is not in 1…4096" }
+        if !(1...64).contains(inputChannels) { return "inputChannels is \(inputChannels), not in 1…64" }
+        if !(2...100_000).contains(classes) { return "classes is \(classes), not in 2…100000" }
+        if mean.count != inputChannels || std.count != inputChannels { return "mean and std need one value per input channel" }
+        if !(mean + std).allSatisfy(\.isFinite) || !std.allSatisfy({ $0 > 0 }) { return "mean and std must be finite, std positive" }
+        if !(testFraction > 0 && testFraction < 1) { return "testFraction must be in (0, 1)" }
+        if space == "nb201", height != 32 || width != 32 { return "an NB201 network takes 32×32 images, not \(height)×\(width)" }
+        if let p = padTo, !(1...4096).contains(p) { return "padTo is \(p), not in 1…4096" }
+        return nil
     }
 
     /// The untrained network this file describes (its weights come from the checkpoint).

@@ -704,6 +704,8 @@ final class BadInputTests: XCTestCase {
         let text = try String(contentsOfFile: description, encoding: .utf8)
         try text.replacingOccurrences(of: "\"channels\" : 4", with: "\"channels\" : 8").write(toFile: description, atomically: true, encoding: .utf8)
         try assertRefused(["export", "--run", path("nb201-run"), "--out", path("x2")], mentions: "does not hold the model")
+        try text.replacingOccurrences(of: "\"channels\" : 4", with: "\"channels\" : -1").write(toFile: description, atomically: true, encoding: .utf8)
+        try assertRefused(["export", "--run", path("nb201-run"), "--out", path("x3")], mentions: "channels is -1")
     }
 
     /// The dashboard serves the report live while a search writes the store: Chromium loads it,
