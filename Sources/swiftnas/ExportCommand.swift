@@ -47,6 +47,8 @@ struct ExportCommand: ParsableCommand {
         let graph: ExportGraph
         if let nb201 = net as? NB201Network {
             graph = ExportGraph.nb201(nb201)
+        } else if let darts = net as? DARTSNetwork {
+            graph = try ExportGraph.darts(darts, height: description.height, width: description.width)
         } else if let sequential = net as? Sequential {
             graph = try ExportGraph.sequential(sequential, inputShape: [description.inputChannels, description.height, description.width],
                                                classes: description.classes)
@@ -62,7 +64,7 @@ struct ExportCommand: ParsableCommand {
             testAccuracy: history.last.map { $0.testAccuracy * 100 },
             accuracyMeasured: history.last.map { "top-1 accuracy on the \(Int(description.testFraction * 100)) % held-out test split of \(description.data) (seed \(description.seed)) after epoch \($0.epoch), by swiftnas train" }
                 ?? "not measured: the checkpoint has no finished epoch",
-            parameters: net.parameterCount, multiplyAdds: graph.multiplyAdds(),
+            parameters: graph.parameterCount, multiplyAdds: graph.multiplyAdds(),
             latencyMilliseconds: ["batch_1": latency(net, images, batch: 1), "batch_64": latency(net, images, batch: 64)],
             latencyMeasured: "median of SwiftNAS forward passes in evaluation mode on this machine (\(Parallel.threadCount) threads)",
             seed: description.seed, input: ["layout": "NCHW float32", "shape": "[N, \(graph.inputShape.map(String.init).joined(separator: ", "))]",
@@ -123,6 +125,12 @@ struct ExportCommand: ParsableCommand {
 }
 
 extension ExportGraph {
+    /// Weights of the exported network (batch-norm running statistics excluded; a DARTS network's
+    /// auxiliary head, which is not exported, is not counted).
+    var parameterCount: Int {
+        tensors.filter { !$0.key.hasSuffix(".running_mean") && !$0.key.hasSuffix(".running_var") }.values.reduce(0) { $0 + $1.count }
+    }
+
     /// Multiply-adds of one forward pass on one image (convolutions and linear layers).
     func multiplyAdds() -> Int {
         var shapes: [[Int]] = [inputShape]
@@ -131,10 +139,11 @@ extension ExportGraph {
             let s = shapes[node.inputs.first ?? 0]
             var out = s
             switch node.operation {
-            case let .conv(_, _, stride, padding, cin, cout, kernel):
-                let h = (s[1] + 2 * padding - kernel) / stride + 1, w = (s[2] + 2 * padding - kernel) / stride + 1
+            case let .conv(_, _, stride, padding, cin, cout, kernel, dilation, groups):
+                let span = dilation * (kernel - 1) + 1
+                let h = (s[1] + 2 * padding - span) / stride + 1, w = (s[2] + 2 * padding - span) / stride + 1
                 out = [cout, h, w]
-                total += cout * cin * kernel * kernel * h * w
+                total += cout * (cin / groups) * kernel * kernel * h * w
             case let .maxPool(kernel, stride, padding), let .avgPool(kernel, stride, padding, _):
                 out = [s[0], (s[1] + 2 * padding - kernel) / stride + 1, (s[2] + 2 * padding - kernel) / stride + 1]
             case .globalAvgPool: out = [s[0]]
@@ -142,7 +151,8 @@ extension ExportGraph {
             case let .linear(_, _, inFeatures, outFeatures):
                 out = [outFeatures]
                 total += inFeatures * outFeatures
-            case .batchNorm, .relu, .add, .zerosLike: break
+            case .concat: out = [node.inputs.reduce(0) { $0 + shapes[$1][0] }] + s.dropFirst()
+            case .batchNorm, .relu, .add, .zerosLike, .shift: break
             }
             shapes.append(out)
         }

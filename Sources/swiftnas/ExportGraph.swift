@@ -12,7 +12,8 @@ import NASTensor
 /// feature order and nothing is permuted behind the reader's back.
 struct ExportGraph {
     enum Operation {
-        case conv(weight: String, bias: String?, stride: Int, padding: Int, inChannels: Int, outChannels: Int, kernel: Int)
+        case conv(weight: String, bias: String?, stride: Int, padding: Int, inChannels: Int, outChannels: Int, kernel: Int,
+                  dilation: Int, groups: Int)
         case batchNorm(prefix: String, channels: Int, eps: Float)
         case relu
         case maxPool(kernel: Int, stride: Int, padding: Int)
@@ -23,6 +24,11 @@ struct ExportGraph {
         case linear(weight: String, bias: String?, inFeatures: Int, outFeatures: Int)
         case add
         case zerosLike
+        /// Channel concatenation of the inputs (a DARTS cell's output).
+        case concat
+        /// Drop the first row and column, zero-pad one at the end: the shifted half of DARTS's
+        /// factorized reduction.
+        case shift
     }
 
     struct Node {
@@ -54,11 +60,12 @@ struct ExportGraph {
     }
 
     mutating func conv(_ name: String, _ c: Conv2d, _ input: Int, comment: String? = nil) -> Int {
-        let s = c.weight.shape  // [Cout, KH, KW, Cin]
+        let s = c.weight.shape  // [Cout, KH, KW, Cin/groups]
         tensors["\(name).weight"] = c.weight.permuted([0, 3, 1, 2])
         if let b = c.bias { tensors["\(name).bias"] = b }
         return add(name, .conv(weight: "\(name).weight", bias: c.bias == nil ? nil : "\(name).bias", stride: c.options.stride.0,
-                               padding: c.options.padding.0, inChannels: s[3], outChannels: s[0], kernel: s[1]), [input], comment: comment)
+                               padding: c.options.padding.0, inChannels: s[3] * c.options.groups, outChannels: s[0], kernel: s[1],
+                               dilation: c.options.dilation.0, groups: c.options.groups), [input], comment: comment)
     }
 
     mutating func batchNorm(_ name: String, _ bn: BatchNorm, _ input: Int) -> Int {
@@ -79,7 +86,7 @@ struct ExportGraph {
 
     struct Unsupported: Error, CustomStringConvertible {
         let what: String
-        var description: String { "cannot export \(what): export supports the cnn, mlp and refcnn models and NAS-Bench-201 networks" }
+        var description: String { "cannot export \(what): export supports the cnn, mlp and refcnn models, NAS-Bench-201 networks and DARTS genotypes" }
     }
 
     /// A `Sequential` of convolutions, batch norms, linear layers, dropout and the zoo's lambdas.
@@ -90,8 +97,9 @@ struct ExportGraph {
             let name = "layers_\(i)"
             switch layer {
             case let c as Conv2d:
-                guard c.options.groups == 1, c.options.dilation == (1, 1), c.options.stride.0 == c.options.stride.1,
-                      c.options.padding.0 == c.options.padding.1 else { throw Unsupported(what: "a grouped or dilated convolution") }
+                guard c.options.stride.0 == c.options.stride.1, c.options.padding.0 == c.options.padding.1 else {
+                    throw Unsupported(what: "a convolution with different strides or paddings per axis")
+                }
                 v = g.conv(name, c, v)
             case let bn as BatchNorm: v = g.batchNorm(name, bn, v)
             case let l as Linear: v = g.linear(name, l, v)
@@ -161,5 +169,77 @@ struct ExportGraph {
         v = g.add("pool", .globalAvgPool, [v])
         _ = g.linear("classifier", net.classifier, v)
         return g
+    }
+
+    /// A DARTS genotype's network: stem, normal and reduction cells (each node the sum of two
+    /// operations, the cell's output the concatenation of its four nodes), pooling, classifier.
+    /// The auxiliary head is a training device and is not exported.
+    static func darts(_ net: DARTSNetwork, height: Int, width: Int) throws -> ExportGraph {
+        let c = net.config
+        var g = ExportGraph(inputShape: [c.inputChannels, height, width], classes: c.classes)
+        var s0 = g.batchNorm("stem_bn", net.stemBN, g.conv("stem", net.stem, 0, comment: "stem: 3×3 convolution and batch norm"))
+        var s1 = s0
+        for (i, cell) in net.cells.enumerated() {
+            let first = g.nodes.count
+            let p = "cell\(i)"
+            var states: [Int] = []
+            if let reduce = cell.preprocess0 as? FactorizedReduce {
+                let r = g.add("\(p)_pre0_relu", .relu, [s0])
+                let a = g.conv("\(p)_pre0_conv_a", reduce.convA, r)
+                let b = g.conv("\(p)_pre0_conv_b", reduce.convB, g.add("\(p)_pre0_shift", .shift, [r]))
+                states.append(g.batchNorm("\(p)_pre0_bn", reduce.bn, g.add("\(p)_pre0_concat", .concat, [a, b])))
+            } else if let unit = cell.preprocess0 as? ReLUConvBN {
+                states.append(g.reluConvBN("\(p)_pre0", unit, s0))
+            } else {
+                throw Unsupported(what: "a DARTS cell's preprocessing")
+            }
+            states.append(g.reluConvBN("\(p)_pre1", cell.preprocess1, s1))
+            for node in 0..<DARTSGenotype.nodes {
+                var terms: [Int] = []
+                for k in [2 * node, 2 * node + 1] {
+                    let name = "\(p)_node\(node)_op\(k % 2)"
+                    let stride = cell.reduction && cell.inputs[k] < 2 ? 2 : 1
+                    if let term = try g.dartsOperation(name, cell.ops[k], states[cell.inputs[k]], stride: stride) { terms.append(term) }
+                }
+                guard let firstTerm = terms.first else { throw Unsupported(what: "a DARTS node with only `none` operations") }
+                states.append(terms.count == 2 ? g.add("\(p)_node\(node)", .add, [firstTerm, terms[1]]) : firstTerm)
+            }
+            (s0, s1) = (s1, g.add("\(p)_out", .concat, Array(states[2...])))
+            g.nodes[first].comment = "cell \(i): \(cell.reduction ? "reduction" : "normal") cell"
+        }
+        let pooled = g.add("pool", .globalAvgPool, [s1], comment: "head: global average pool, linear classifier")
+        _ = g.linear("classifier", net.classifier, pooled)
+        return g
+    }
+
+    mutating func reluConvBN(_ name: String, _ unit: ReLUConvBN, _ input: Int) -> Int {
+        let r = add("\(name)_relu", .relu, [input])
+        return batchNorm("\(name)_bn", unit.bn, conv("\(name)_conv", unit.conv, r))
+    }
+
+    /// One DARTS operation on `input`, or nil for `none`.
+    mutating func dartsOperation(_ name: String, _ op: CandidateOperation, _ input: Int, stride: Int) throws -> Int? {
+        func dilated(_ prefix: String, _ d: DilatedConv, _ x: Int) -> Int {
+            let r = add("\(prefix)_relu", .relu, [x])
+            return batchNorm("\(prefix)_bn", d.bn, conv("\(prefix)_pointwise", d.pointwise, conv("\(prefix)_depthwise", d.depthwise, r)))
+        }
+        var out: Int
+        switch (op.name, op.body) {
+        case ("none", _): return nil
+        case ("skip_connect", nil): return input
+        case let ("skip_connect", reduce as FactorizedReduce):
+            let r = add("\(name)_relu", .relu, [input])
+            let a = conv("\(name)_conv_a", reduce.convA, r), b = conv("\(name)_conv_b", reduce.convB, add("\(name)_shift", .shift, [r]))
+            return batchNorm("\(name)_bn", reduce.bn, add("\(name)_concat", .concat, [a, b]))
+        case let (pool, body) where pool.hasSuffix("pool_3x3"):
+            // The pooling's stride is the edge's: 2 on a reduction cell's input edges.
+            out = add(name, pool.hasPrefix("max") ? .maxPool(kernel: 3, stride: stride, padding: 1)
+                                                  : .avgPool(kernel: 3, stride: stride, padding: 1, countIncludePad: false), [input])
+            if let bn = body as? BatchNorm { out = batchNorm("\(name)_bn", bn, out) }
+        case let (_, sep as SeparableConv): out = dilated("\(name)_b", sep.second, dilated("\(name)_a", sep.first, input))
+        case let (_, dil as DilatedConv): out = dilated(name, dil, input)
+        default: throw Unsupported(what: "the DARTS operation \(op.name)")
+        }
+        return out
     }
 }

@@ -29,10 +29,11 @@ enum ONNXExport {
                 return n
             }
             switch node.operation {
-            case let .conv(weight, bias, stride, padding, _, _, kernel):
+            case let .conv(weight, bias, stride, padding, _, _, kernel, dilation, groups):
                 graph.node.append(make("Conv", inputs + [weight] + (bias.map { [$0] } ?? []), [out],
                                        [ints("kernel_shape", [kernel, kernel]), ints("strides", [stride, stride]),
-                                        ints("pads", [padding, padding, padding, padding])]))
+                                        ints("pads", [padding, padding, padding, padding]), ints("dilations", [dilation, dilation]),
+                                        int("group", groups)]))
             case let .batchNorm(prefix, _, eps):
                 graph.node.append(make("BatchNormalization", inputs + ["weight", "bias", "running_mean", "running_var"].map { "\(prefix).\($0)" },
                                        [out], [float("epsilon", eps)]))
@@ -55,6 +56,15 @@ enum ONNXExport {
                 graph.node.append(make("Gemm", inputs + [weight] + (bias.map { [$0] } ?? []), [out], [int("transB", 1)]))
             case .add:
                 graph.node.append(make("Add", inputs, [out]))
+            case .concat:
+                graph.node.append(make("Concat", inputs, [out], [int("axis", 1)]))
+            case .shift:
+                for (constant, values) in [("shift_starts", [1, 1]), ("shift_ends", [Int(Int32.max), Int(Int32.max)]), ("shift_axes", [2, 3]),
+                                           ("shift_pads", [0, 0, 0, 0, 0, 0, 1, 1])] where !graph.initializer.contains(where: { $0.name == constant }) {
+                    graph.initializer.append(int64Tensor(constant, values))
+                }
+                graph.node.append(make("Slice", inputs + ["shift_starts", "shift_ends", "shift_axes"], [out + "_cropped"]))
+                graph.node.append(make("Pad", [out + "_cropped", "shift_pads"], [out], suffix: "_pad"))
             case .zerosLike:
                 if !graph.initializer.contains(where: { $0.name == "zero" }) { graph.initializer.append(tensor("zero", Tensor(zeros: [1]))) }
                 graph.node.append(make("Mul", inputs + ["zero"], [out]))
@@ -97,6 +107,15 @@ enum ONNXExport {
         p.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
         // Little-endian float32, as ONNX's raw_data is defined.
         p.rawData = Data(buffer: UnsafeBufferPointer(start: t.data, count: t.count))
+        return p
+    }
+
+    static func int64Tensor(_ name: String, _ values: [Int]) -> Onnx_TensorProto {
+        var p = Onnx_TensorProto()
+        p.name = name
+        p.dims = [Int64(values.count)]
+        p.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue)
+        p.int64Data = values.map { Int64($0) }
         return p
     }
 

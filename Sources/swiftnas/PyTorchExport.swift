@@ -39,8 +39,9 @@ enum PyTorchExport {
         """
         for node in g.nodes {
             switch node.operation {
-            case let .conv(_, bias, stride, padding, cin, cout, kernel):
-                py += "        self.\(node.name) = nn.Conv2d(\(cin), \(cout), kernel_size=\(kernel), stride=\(stride), padding=\(padding), bias=\(bias == nil ? "False" : "True"))\n"
+            case let .conv(_, bias, stride, padding, cin, cout, kernel, dilation, groups):
+                let extra = (dilation == 1 ? "" : ", dilation=\(dilation)") + (groups == 1 ? "" : ", groups=\(groups)")
+                py += "        self.\(node.name) = nn.Conv2d(\(cin), \(cout), kernel_size=\(kernel), stride=\(stride), padding=\(padding)\(extra), bias=\(bias == nil ? "False" : "True"))\n"
             case let .batchNorm(_, channels, eps):
                 py += "        self.\(node.name) = BatchNorm2d(\(channels), eps=\(eps))\n"
             case let .linear(_, bias, inFeatures, outFeatures):
@@ -64,6 +65,8 @@ enum PyTorchExport {
             case .flattenChannelsLast: expression = "\(a).permute(0, 2, 3, 1).flatten(1)  # SwiftNAS's (h, w, c) feature order"
             case .add: expression = node.inputs.map(value).joined(separator: " + ")
             case .zerosLike: expression = "torch.zeros_like(\(a))  # the cell has no path from input to output"
+            case .concat: expression = "torch.cat([\(node.inputs.map(value).joined(separator: ", "))], dim=1)"
+            case .shift: expression = "F.pad(\(a)[:, :, 1:, 1:], (0, 1, 0, 1))  # shifted by one pixel"
             }
             py += "        v\(k + 1) = \(expression)\n"
         }

@@ -175,7 +175,7 @@ struct TrainCommand: ParsableCommand {
         let model = self.model ?? "cnn", channels = self.channels ?? 16
         let net: any Layer
         let description: String
-        // What `swiftnas export` needs to rebuild the network (zoo models and NB201 networks).
+        // What `swiftnas export` needs to rebuild the network (zoo models, NB201 and DARTS networks).
         var modelFile: TrainedModelFile? = nil
         switch space {
         case nil:
@@ -204,6 +204,10 @@ struct TrainCommand: ParsableCommand {
             let config = DARTSNetworkConfig(channels: channels, layers: layers ?? 8, inputChannels: train.channels, classes: classes,
                                             affine: true, auxiliaryWeight: auxiliaryWeight ?? 0, dropPath: dropPath ?? 0)
             net = DARTSNetwork(genotype: genotype, config: config, seed: seed)
+            modelFile = TrainedModelFile(space: "darts", arch: "\(genotype)", channels: channels, layers: config.layers,
+                                         auxiliaryWeight: config.auxiliaryWeight, height: train.height, width: train.width,
+                                         inputChannels: train.channels, classes: classes, mean: stats.mean, std: stats.std,
+                                         data: data, testFraction: testFraction, seed: seed)
             description = "darts \(genotype) (C=\(channels), layers=\(config.layers), auxiliary \(config.auxiliaryWeight), drop path \(config.dropPath))"
         case "glit":
             guard let arch else { throw ValidationError("--space glit needs --arch 'glit(patch=P,dim=D)[…]'") }

@@ -12,11 +12,14 @@ struct TrainedModelFile: Codable, Equatable {
     /// A model of the zoo (`cnn`, `mlp`, `refcnn`, `vit`) with its `--param` settings, or nil for `--space nb201`.
     var model: String?
     var parameters: [String: String] = [:]
-    /// `nb201` and its cell string, with stem channels C and cells per stage N.
+    /// `nb201` (a cell string, stem channels C and cells per stage N) or `darts` (a genotype, C, and
+    /// its layers and auxiliary-head weight, which decide the checkpoint's tensors).
     var space: String?
     var arch: String?
     var channels = 16
     var cells = 5
+    var layers: Int?
+    var auxiliaryWeight: Float?
     /// The images as the network sees them (after padding): height, width, channels; and classes.
     var height: Int
     var width: Int
@@ -64,6 +67,8 @@ struct TrainedModelFile: Codable, Equatable {
         if !(testFraction > 0 && testFraction < 1) { return "testFraction must be in (0, 1)" }
         if space == "nb201", height != 32 || width != 32 { return "an NB201 network takes 32×32 images, not \(height)×\(width)" }
         if let p = padTo, !(1...4096).contains(p) { return "padTo is \(p), not in 1…4096" }
+        if let l = layers, !(3...100).contains(l) { return "layers is \(l), not in 3…100" }
+        if let w = auxiliaryWeight, !(w.isFinite && w >= 0) { return "auxiliaryWeight must be finite and ≥ 0" }
         return nil
     }
 
@@ -77,14 +82,20 @@ struct TrainedModelFile: Codable, Equatable {
             let cell = try NB201Cell(parsing: arch ?? "")
             return NB201Network(cell: cell, config: NB201NetworkConfig(channels: channels, cellsPerStage: cells,
                                                                       inputChannels: inputChannels, classes: classes), seed: seed)
+        case "darts":
+            let genotype = try DARTSGenotype(parsing: arch ?? "")
+            return DARTSNetwork(genotype: genotype, config: DARTSNetworkConfig(channels: channels, layers: layers ?? 8, inputChannels: inputChannels,
+                                                                             classes: classes, affine: true, auxiliaryWeight: auxiliaryWeight ?? 0),
+                                seed: seed)
         case let other?:
-            throw ValidationError("export supports the zoo models and --space nb201, not --space \(other)")
+            throw ValidationError("export supports the zoo models, --space nb201 and --space darts, not --space \(other)")
         }
     }
 
     /// What the model is, for titles and metadata.
     var architecture: String {
         if space == "nb201" { return "nb201 \(arch ?? "") C=\(channels) N=\(cells)" }
+        if space == "darts" { return "darts \(arch ?? "") C=\(channels) layers=\(layers ?? 8)" }
         let settings = parameters.keys.sorted().map { "\($0)=\(parameters[$0] ?? "")" }.joined(separator: " ")
         return (model ?? "cnn") + (settings.isEmpty ? "" : " " + settings)
     }

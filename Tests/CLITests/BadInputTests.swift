@@ -670,13 +670,21 @@ final class BadInputTests: XCTestCase {
     static let checkScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/check_export.py").path
 
-    /// A cnn and an NB201 network trained briefly on Fashion-MNIST (from apt), exported, and run by
+    /// DARTS-V2's genotype: separable, dilated and pooling operations, skips and factorized reductions.
+    static let genotype = "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "
+        + "('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], "
+        + "reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), "
+        + "('skip_connect', 2), ('skip_connect', 2), ('avg_pool_3x3', 0)], reduce_concat=[2, 3, 4, 5])"
+
+    /// A cnn, an NB201 network and a DARTS network trained briefly on Fashion-MNIST (from apt), exported, and run by
     /// onnxruntime and PyTorch on the 64 test images of the export: outputs within 1e-4 of SwiftNAS's.
     func testExportedModelsGiveSwiftNASsOutputsInONNXRuntimeAndPyTorch() throws {
         let data = ProcessInfo.processInfo.environment["SWIFTNAS_FMNIST"] ?? "/usr/share/datasets/fashion-mnist"
         let cell = "|nor_conv_3x3~0|+|avg_pool_3x3~0|skip_connect~1|+|none~0|nor_conv_1x1~1|nor_conv_3x3~2|"
         for (name, model) in [("cnn", ["--model", "cnn", "--train-limit", "1000"]),
-                              ("nb201", ["--space", "nb201", "--arch", cell, "--channels", "4", "--cells", "1", "--train-limit", "500"])] {
+                              ("nb201", ["--space", "nb201", "--arch", cell, "--channels", "4", "--cells", "1", "--train-limit", "500"]),
+                              ("darts", ["--space", "darts", "--arch", Self.genotype, "--channels", "4", "--layers", "3",
+                                         "--auxiliary-weight", "0.4", "--train-limit", "64", "--batch-size", "32"])] {
             let trained = path("\(name)-run"), exported = path("\(name)-export")
             let t = try swiftnas(["train", "--data", data, "--epochs", "1", "--out", trained] + model, timeout: 120)
             XCTAssertEqual(t.status, 0, t.stderr)
