@@ -47,6 +47,8 @@ struct ExportCommand: ParsableCommand {
         let graph: ExportGraph
         if let nb201 = net as? NB201Network {
             graph = ExportGraph.nb201(nb201)
+        } else if let vit = net as? VisionTransformer {
+            graph = ExportGraph.vit(vit)
         } else if let darts = net as? DARTSNetwork {
             graph = try ExportGraph.darts(darts, height: description.height, width: description.width)
         } else if let sequential = net as? Sequential {
@@ -149,8 +151,16 @@ extension ExportGraph {
             case .globalAvgPool: out = [s[0]]
             case .flattenChannelsLast: out = [s.reduce(1, *)]
             case let .linear(_, _, inFeatures, outFeatures):
-                out = [outFeatures]
-                total += inFeatures * outFeatures
+                let tokens = s.count == 2 ? s[0] : 1
+                out = s.count == 2 ? [tokens, outFeatures] : [outFeatures]
+                total += tokens * inFeatures * outFeatures
+            case .patchTokens: out = [s[1] * s[2], s[0]]
+            case .prependToken: out = [s[0] + 1, s[1]]
+            case let .attention(_, dim, _):
+                // q/k/v and output projections, then q·kᵀ and weights·v.
+                total += s[0] * dim * 4 * dim + 2 * s[0] * s[0] * dim
+            case .firstToken: out = [s[1]]
+            case .addParameter, .layerNorm, .gelu: break
             case .concat: out = [node.inputs.reduce(0) { $0 + shapes[$1][0] }] + s.dropFirst()
             case .batchNorm, .relu, .add, .zerosLike, .shift: break
             }

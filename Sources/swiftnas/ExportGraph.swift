@@ -29,6 +29,20 @@ struct ExportGraph {
         /// Drop the first row and column, zero-pad one at the end: the shifted half of DARTS's
         /// factorized reduction.
         case shift
+        // Token operations (the ViT): tensors `[N, T, D]`.
+        /// `[N, D, h, w]` → `[N, h·w, D]`, patches in row-major order.
+        case patchTokens
+        /// A learned `[1, 1, D]` token put in front of every sequence.
+        case prependToken(name: String)
+        /// A learned tensor added (broadcast over the batch): position embeddings.
+        case addParameter(name: String)
+        case layerNorm(prefix: String, dim: Int, eps: Float)
+        /// Multi-head self-attention with packed q/k/v projections (PyTorch's nn.MultiheadAttention).
+        case attention(prefix: String, dim: Int, heads: Int)
+        /// GELU with the exact erf.
+        case gelu
+        /// The first token of each sequence, `[N, D]`.
+        case firstToken
     }
 
     struct Node {
@@ -86,7 +100,7 @@ struct ExportGraph {
 
     struct Unsupported: Error, CustomStringConvertible {
         let what: String
-        var description: String { "cannot export \(what): export supports the cnn, mlp and refcnn models, NAS-Bench-201 networks and DARTS genotypes" }
+        var description: String { "cannot export \(what): export supports the cnn, mlp, refcnn and vit models, NAS-Bench-201 networks and DARTS genotypes" }
     }
 
     /// A `Sequential` of convolutions, batch norms, linear layers, dropout and the zoo's lambdas.
@@ -241,5 +255,51 @@ struct ExportGraph {
         default: throw Unsupported(what: "the DARTS operation \(op.name)")
         }
         return out
+    }
+
+    /// A Vision Transformer: patch embedding, class token, position embeddings, Pre-LN or Post-LN
+    /// blocks (attention and GELU feed-forward with residuals), the final norm, the head on the
+    /// class token.
+    static func vit(_ net: VisionTransformer) -> ExportGraph {
+        let c = net.config
+        var g = ExportGraph(inputShape: [c.channels, c.height, c.width], classes: c.classes)
+        g.tensors["class_token"] = net.classToken
+        g.tensors["position_embedding"] = net.positionEmbedding
+        var v = g.add("patch_tokens", .patchTokens, [g.conv("patch_embedding", net.patchEmbedding, 0, comment: "patch embedding, class token, position embeddings")])
+        v = g.add("class_token", .prependToken(name: "class_token"), [v])
+        v = g.add("position_embedding", .addParameter(name: "position_embedding"), [v])
+        for (i, block) in net.blocks.enumerated() {
+            let p = "block\(i)"
+            let first = g.nodes.count
+            func attention(_ x: Int) -> Int {
+                g.tensors["\(p)_attention.in_proj_weight"] = block.selfAttention.inProjWeight
+                g.tensors["\(p)_attention.in_proj_bias"] = block.selfAttention.inProjBias
+                g.tensors["\(p)_attention.out_proj.weight"] = block.selfAttention.outProj.weight
+                if let b = block.selfAttention.outProj.bias { g.tensors["\(p)_attention.out_proj.bias"] = b }
+                return g.add("\(p)_attention", .attention(prefix: "\(p)_attention", dim: c.dim, heads: c.heads), [x])
+            }
+            func feedForward(_ x: Int) -> Int {
+                g.linear("\(p)_linear2", block.linear2, g.add("\(p)_gelu", .gelu, [g.linear("\(p)_linear1", block.linear1, x)]))
+            }
+            if block.normFirst {
+                let h = g.add("\(p)_residual1", .add, [v, attention(g.layerNorm("\(p)_norm1", block.norm1, v))])
+                v = g.add("\(p)_residual2", .add, [h, feedForward(g.layerNorm("\(p)_norm2", block.norm2, h))])
+            } else {
+                let h = g.layerNorm("\(p)_norm1", block.norm1, g.add("\(p)_residual1", .add, [v, attention(v)]))
+                v = g.layerNorm("\(p)_norm2", block.norm2, g.add("\(p)_residual2", .add, [h, feedForward(h)]))
+            }
+            g.nodes[first].comment = "block \(i): \(block.normFirst ? "Pre-LN" : "Post-LN") transformer block"
+        }
+        if let norm = net.norm { v = g.layerNorm("norm", norm, v) }
+        v = g.add("first_token", .firstToken, [v], comment: "head: linear classifier on the class token")
+        _ = g.linear("head", net.head, v)
+        return g
+    }
+
+    mutating func layerNorm(_ name: String, _ ln: LayerNorm, _ input: Int) -> Int {
+        let dim = ln.weight?.count ?? ln.bias?.count ?? 0
+        tensors["\(name).weight"] = ln.weight ?? Tensor(repeating: 1, shape: [dim])
+        tensors["\(name).bias"] = ln.bias ?? Tensor(zeros: [dim])
+        return add(name, .layerNorm(prefix: name, dim: dim, eps: ln.eps), [input])
     }
 }

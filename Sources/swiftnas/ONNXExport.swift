@@ -53,7 +53,43 @@ enum ONNXExport {
                 graph.node.append(make("Transpose", inputs, [out + "_nhwc"], [ints("perm", [0, 2, 3, 1])]))
                 graph.node.append(make("Flatten", [out + "_nhwc"], [out], [int("axis", 1)], suffix: "_flatten"))
             case let .linear(weight, bias, _, _):
-                graph.node.append(make("Gemm", inputs + [weight] + (bias.map { [$0] } ?? []), [out], [int("transB", 1)]))
+                // MatMul with the transposed weight works on [N, in] and on token tensors [N, T, in].
+                graph.node.append(make("Transpose", [weight], [weight + "_t"], [ints("perm", [1, 0])], suffix: "_weight_t"))
+                graph.node.append(make("MatMul", inputs + [weight + "_t"], [bias == nil ? out : out + "_mm"], suffix: "_matmul"))
+                if let bias { graph.node.append(make("Add", [out + "_mm", bias], [out], suffix: "_bias")) }
+            case .patchTokens:
+                constant(&graph, int64Tensor("tokens_shape", [0, 0, -1]))
+                graph.node.append(make("Reshape", inputs + ["tokens_shape"], [out + "_flat"], suffix: "_flatten"))
+                graph.node.append(make("Transpose", [out + "_flat"], [out], [ints("perm", [0, 2, 1])]))
+            case let .prependToken(name):
+                // [N, 1, D] zeros from the input's first token, plus the token: the batch size stays free.
+                constant(&graph, int64Tensor("first_starts", [0]))
+                constant(&graph, int64Tensor("first_ends", [1]))
+                constant(&graph, int64Tensor("token_axis", [1]))
+                constant(&graph, tensor("zero", Tensor(zeros: [1])))
+                graph.node.append(make("Slice", inputs + ["first_starts", "first_ends", "token_axis"], [out + "_slot"], suffix: "_slot"))
+                graph.node.append(make("Mul", [out + "_slot", "zero"], [out + "_zeros"], suffix: "_zeros"))
+                graph.node.append(make("Add", [out + "_zeros", name], [out + "_token"], suffix: "_token"))
+                graph.node.append(make("Concat", [out + "_token"] + inputs, [out], [int("axis", 1)]))
+            case let .addParameter(name):
+                graph.node.append(make("Add", inputs + [name], [out]))
+            case let .layerNorm(prefix, _, eps):
+                graph.node.append(make("LayerNormalization", inputs + ["\(prefix).weight", "\(prefix).bias"], [out],
+                                       [int("axis", -1), float("epsilon", eps)]))
+            case let .attention(prefix, dim, heads):
+                graph.node += attentionNodes(prefix, input: inputs[0], output: out, dim: dim, heads: heads, graph: &graph)
+            case .gelu:
+                constant(&graph, tensor("sqrt2", Tensor(shape: [1], data: [Float(2).squareRoot()])))
+                constant(&graph, tensor("one", Tensor(shape: [1], data: [1])))
+                constant(&graph, tensor("half", Tensor(shape: [1], data: [0.5])))
+                graph.node.append(make("Div", inputs + ["sqrt2"], [out + "_scaled"], suffix: "_scale"))
+                graph.node.append(make("Erf", [out + "_scaled"], [out + "_erf"], suffix: "_erf"))
+                graph.node.append(make("Add", [out + "_erf", "one"], [out + "_cdf2"], suffix: "_plus_one"))
+                graph.node.append(make("Mul", inputs + [out + "_cdf2"], [out + "_x_cdf2"], suffix: "_times_x"))
+                graph.node.append(make("Mul", [out + "_x_cdf2", "half"], [out], suffix: "_half"))
+            case .firstToken:
+                constant(&graph, int64Tensor("first_index", [0], scalar: true))
+                graph.node.append(make("Gather", inputs + ["first_index"], [out], [int("axis", 1)]))
             case .add:
                 graph.node.append(make("Add", inputs, [out]))
             case .concat:
@@ -66,7 +102,7 @@ enum ONNXExport {
                 graph.node.append(make("Slice", inputs + ["shift_starts", "shift_ends", "shift_axes"], [out + "_cropped"]))
                 graph.node.append(make("Pad", [out + "_cropped", "shift_pads"], [out], suffix: "_pad"))
             case .zerosLike:
-                if !graph.initializer.contains(where: { $0.name == "zero" }) { graph.initializer.append(tensor("zero", Tensor(zeros: [1]))) }
+                constant(&graph, tensor("zero", Tensor(zeros: [1])))
                 graph.node.append(make("Mul", inputs + ["zero"], [out]))
             }
         }
@@ -110,10 +146,53 @@ enum ONNXExport {
         return p
     }
 
-    static func int64Tensor(_ name: String, _ values: [Int]) -> Onnx_TensorProto {
+    /// Adds a constant initializer once (several nodes share it by name).
+    static func constant(_ graph: inout Onnx_GraphProto, _ t: Onnx_TensorProto) {
+        if !graph.initializer.contains(where: { $0.name == t.name }) { graph.initializer.append(t) }
+    }
+
+    /// Self-attention as ONNX opset 17 has no attention operator: packed q/k/v projection, split,
+    /// heads apart, softmax(q·kᵀ/√d)·v, heads side by side, output projection.
+    static func attentionNodes(_ p: String, input: String, output: String, dim: Int, heads: Int,
+                               graph: inout Onnx_GraphProto) -> [Onnx_NodeProto] {
+        let hd = dim / heads
+        constant(&graph, int64Tensor("\(p).split", [dim, dim, dim]))
+        constant(&graph, int64Tensor("\(p).heads_shape", [0, 0, heads, hd]))
+        constant(&graph, int64Tensor("\(p).merge_shape", [0, 0, dim]))
+        constant(&graph, tensor("\(p).scale", Tensor(shape: [1], data: [1 / Float(hd).squareRoot()])))
+        func node(_ type: String, _ ins: [String], _ outs: [String], _ attributes: [Onnx_AttributeProto] = []) -> Onnx_NodeProto {
+            var n = Onnx_NodeProto()
+            (n.opType, n.name, n.input, n.output, n.attribute) = (type, outs[0], ins, outs, attributes)
+            return n
+        }
+        var nodes = [
+            node("Transpose", ["\(p).in_proj_weight"], ["\(p)_in_t"], [ints("perm", [1, 0])]),
+            node("MatMul", [input, "\(p)_in_t"], ["\(p)_qkv_mm"]),
+            node("Add", ["\(p)_qkv_mm", "\(p).in_proj_bias"], ["\(p)_qkv"]),
+            node("Split", ["\(p)_qkv", "\(p).split"], ["\(p)_q", "\(p)_k", "\(p)_v"], [int("axis", 2)]),
+        ]
+        for part in ["q", "k", "v"] {
+            nodes.append(node("Reshape", ["\(p)_\(part)", "\(p).heads_shape"], ["\(p)_\(part)_heads"]))
+            nodes.append(node("Transpose", ["\(p)_\(part)_heads"], ["\(p)_\(part)4"], [ints("perm", part == "k" ? [0, 2, 3, 1] : [0, 2, 1, 3])]))
+        }
+        nodes += [
+            node("MatMul", ["\(p)_q4", "\(p)_k4"], ["\(p)_scores_raw"]),
+            node("Mul", ["\(p)_scores_raw", "\(p).scale"], ["\(p)_scores"]),
+            node("Softmax", ["\(p)_scores"], ["\(p)_weights"], [int("axis", -1)]),
+            node("MatMul", ["\(p)_weights", "\(p)_v4"], ["\(p)_context4"]),
+            node("Transpose", ["\(p)_context4"], ["\(p)_context_t"], [ints("perm", [0, 2, 1, 3])]),
+            node("Reshape", ["\(p)_context_t", "\(p).merge_shape"], ["\(p)_context"]),
+            node("Transpose", ["\(p).out_proj.weight"], ["\(p)_out_t"], [ints("perm", [1, 0])]),
+            node("MatMul", ["\(p)_context", "\(p)_out_t"], ["\(p)_out_mm"]),
+        ]
+        nodes.append(node("Add", ["\(p)_out_mm", "\(p).out_proj.bias"], [output]))
+        return nodes
+    }
+
+    static func int64Tensor(_ name: String, _ values: [Int], scalar: Bool = false) -> Onnx_TensorProto {
         var p = Onnx_TensorProto()
         p.name = name
-        p.dims = [Int64(values.count)]
+        p.dims = scalar ? [] : [Int64(values.count)]
         p.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue)
         p.int64Data = values.map { Int64($0) }
         return p

@@ -46,6 +46,13 @@ enum PyTorchExport {
                 py += "        self.\(node.name) = BatchNorm2d(\(channels), eps=\(eps))\n"
             case let .linear(_, bias, inFeatures, outFeatures):
                 py += "        self.\(node.name) = nn.Linear(\(inFeatures), \(outFeatures), bias=\(bias == nil ? "False" : "True"))\n"
+            case let .layerNorm(_, dim, eps):
+                py += "        self.\(node.name) = nn.LayerNorm(\(dim), eps=\(eps))\n"
+            case let .attention(_, dim, heads):
+                py += "        self.\(node.name) = nn.MultiheadAttention(\(dim), \(heads), batch_first=True)\n"
+            case let .prependToken(name), let .addParameter(name):
+                let shape = g.tensors[name]?.shape.map(String.init).joined(separator: ", ") ?? ""
+                py += "        self.\(name) = nn.Parameter(torch.zeros(\(shape)))\n"
             default: continue
             }
         }
@@ -67,6 +74,13 @@ enum PyTorchExport {
             case .zerosLike: expression = "torch.zeros_like(\(a))  # the cell has no path from input to output"
             case .concat: expression = "torch.cat([\(node.inputs.map(value).joined(separator: ", "))], dim=1)"
             case .shift: expression = "F.pad(\(a)[:, :, 1:, 1:], (0, 1, 0, 1))  # shifted by one pixel"
+            case .patchTokens: expression = "\(a).flatten(2).transpose(1, 2)  # [N, patches, dim], row-major"
+            case let .prependToken(name): expression = "torch.cat([self.\(name).expand(\(a).shape[0], -1, -1), \(a)], dim=1)"
+            case let .addParameter(name): expression = "\(a) + self.\(name)"
+            case .layerNorm: expression = "self.\(node.name)(\(a))"
+            case .attention: expression = "self.\(node.name)(\(a), \(a), \(a), need_weights=False)[0]"
+            case .gelu: expression = "F.gelu(\(a))"
+            case .firstToken: expression = "\(a)[:, 0]"
             }
             py += "        v\(k + 1) = \(expression)\n"
         }

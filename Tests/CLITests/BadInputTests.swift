@@ -676,13 +676,15 @@ final class BadInputTests: XCTestCase {
         + "reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), "
         + "('skip_connect', 2), ('skip_connect', 2), ('avg_pool_3x3', 0)], reduce_concat=[2, 3, 4, 5])"
 
-    /// A cnn, an NB201 network and a DARTS network trained briefly on Fashion-MNIST (from apt), exported, and run by
+    /// A cnn, an NB201 network, a Post-LN ViT and a DARTS network trained briefly on Fashion-MNIST (from apt), exported, and run by
     /// onnxruntime and PyTorch on the 64 test images of the export: outputs within 1e-4 of SwiftNAS's.
     func testExportedModelsGiveSwiftNASsOutputsInONNXRuntimeAndPyTorch() throws {
         let data = ProcessInfo.processInfo.environment["SWIFTNAS_FMNIST"] ?? "/usr/share/datasets/fashion-mnist"
         let cell = "|nor_conv_3x3~0|+|avg_pool_3x3~0|skip_connect~1|+|none~0|nor_conv_1x1~1|nor_conv_3x3~2|"
         for (name, model) in [("cnn", ["--model", "cnn", "--train-limit", "1000"]),
                               ("nb201", ["--space", "nb201", "--arch", cell, "--channels", "4", "--cells", "1", "--train-limit", "500"]),
+                              ("vit", ["--model", "vit", "--param", "patch=7", "--param", "dim=32", "--param", "depth=2", "--param", "heads=4",
+                                       "--param", "norm=post", "--train-limit", "500"]),
                               ("darts", ["--space", "darts", "--arch", Self.genotype, "--channels", "4", "--layers", "3",
                                          "--auxiliary-weight", "0.4", "--train-limit", "64", "--batch-size", "32"])] {
             let trained = path("\(name)-run"), exported = path("\(name)-export")
