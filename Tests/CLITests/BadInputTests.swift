@@ -716,6 +716,23 @@ final class BadInputTests: XCTestCase {
         try assertRefused(["export", "--run", path("nb201-run"), "--out", path("x2")], mentions: "does not hold the model")
         try text.replacingOccurrences(of: "\"channels\" : 4", with: "\"channels\" : -1").write(toFile: description, atomically: true, encoding: .utf8)
         try assertRefused(["export", "--run", path("nb201-run"), "--out", path("x3")], mentions: "channels is -1")
+
+        // From a search store: the chosen cell's network with the search seed's initial weights.
+        let store = path("search.sqlite")
+        XCTAssertEqual(try swiftnas(["search", "--strategy", "rea", "--budget", "30", "--store", store, "--quiet"]).status, 0)
+        let fromStore = try swiftnas(["export", "--store", store, "--channels", "8", "--cells", "1", "--out", path("store-export")])
+        XCTAssertEqual(fromStore.status, 0, fromStore.stderr)
+        let checked = try run(Self.python, [Self.checkScript, path("store-export")])
+        XCTAssertTrue(checked.contains("onnx_max_abs_diff="), checked)
+        let meta = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("store-export") + "/metadata.json"))) as? [String: Any])
+        XCTAssertTrue((meta["weights"] as? String ?? "").hasPrefix("initial"), "\(meta)")
+        XCTAssertTrue((meta["search"] as? String ?? "").contains("\"strategy\":\"rea\""), "\(meta)")
+        XCTAssertEqual(meta["source"] as? String, store)
+        let empty = try TestPostgres.study("cli-export-empty")
+        XCTAssertEqual(try swiftnas(["search", "--strategy", "rea", "--budget", "5", "--store", empty, "--workers", "0"]).status, 0)
+        try assertRefused(["export", "--store", empty, "--out", path("x4")], mentions: "no finished trial")
+        try assertRefused(["export", "--out", path("x5")], mentions: "give --run")
+        try assertRefused(["export", "--run", path("cnn-run"), "--store", store, "--out", path("x6")], mentions: "give --run")
     }
 
     /// The dashboard serves the report live while a search writes the store: Chromium loads it,
