@@ -740,10 +740,10 @@ final class BadInputTests: XCTestCase {
     func testDashboardServesTheLivePageToChromium() throws {
         let store = path("live.sqlite")
         try assertRefused(["dashboard", "--store", path("none.sqlite")], mentions: "no store at")
-        // 40 trials of 12 × 0.01 s each: about 5 s of search to watch.
+        // 40 trials of 12 × 0.02 s each: about 10 s of search to watch.
         let search = Process()
         search.executableURL = URL(fileURLWithPath: Self.binary)
-        search.arguments = ["search", "--strategy", "rea", "--seed", "3", "--budget", "40", "--simulate-time", "0.01", "--store", store, "--quiet"]
+        search.arguments = ["search", "--strategy", "rea", "--seed", "3", "--budget", "40", "--simulate-time", "0.02", "--store", store, "--quiet"]
         search.standardOutput = FileHandle.nullDevice
         search.standardError = FileHandle.nullDevice
         try search.run()
