@@ -43,5 +43,13 @@ public struct Objective: Hashable, Codable, Sendable, CustomStringConvertible {
         return "\(family)_\(f.epochs)"
     }
 
+    /// The objective's value in an evaluation made at `fidelity`; an estimator that did not give
+    /// it is an error naming the metric and the architecture.
+    public func value(of evaluation: Evaluation, at fidelity: Fidelity?, architecture: String) throws -> Double {
+        let key = metric(at: fidelity)
+        guard let value = evaluation.metrics[key] else { throw EstimatorError.missingMetric(key, architecture: architecture) }
+        return value
+    }
+
     public var description: String { metric(at: fidelity) }
 }

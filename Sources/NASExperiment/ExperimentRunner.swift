@@ -41,21 +41,15 @@ public struct ExperimentSummary: Sendable {
     /// Trials that were already complete in the store when this run started.
     public var resumedTrials: Int
 
-    init(configuration: ExperimentConfiguration, trials: [TrialRecord], incumbent: Incumbent?, finalTrial: TrialRecord?,
-         resumedTrials: Int) {
-        self.configuration = configuration
-        self.trials = trials
-        self.incumbent = incumbent
-        self.finalTrial = finalTrial
-        self.resumedTrials = resumedTrials
-    }
-
-    /// The summary of stored trials (a search run by workers, read back from its store).
+    /// The summary of trials in ask order: the incumbent and the final trial are derived from them.
     public init(configuration: ExperimentConfiguration, trials: [TrialRecord], resumedTrials: Int) {
         var tracker = IncumbentTracker(reportMetric: configuration.report)
         trials.forEach { tracker.update($0) }
-        self.init(configuration: configuration, trials: trials, incumbent: tracker.incumbent,
-                  finalTrial: trials.last { $0.role == .final && $0.status == .complete }, resumedTrials: resumedTrials)
+        self.configuration = configuration
+        self.trials = trials
+        self.incumbent = tracker.incumbent
+        self.finalTrial = trials.last { $0.role == .final && $0.status == .complete }
+        self.resumedTrials = resumedTrials
     }
 
     public var queries: Int { trials.filter { $0.status == .complete }.count }
@@ -99,9 +93,6 @@ public final class ExperimentRunner<Space: SearchSpace> {
         self.objective = Objective(metric: configuration.objective)
     }
 
-    private static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
-    private static func seconds(since t: UInt64) -> Double { Double(now() - t) / 1e9 }
-
     public func run(progress: ((SearchProgress) -> Void)? = nil) throws -> ExperimentSummary {
         // A NaN or non-positive limit would never (or always) stop the loop.
         if let problem = configuration.budget.problem { throw SearchRequestError.badBudget(problem) }
@@ -129,29 +120,22 @@ public final class ExperimentRunner<Space: SearchSpace> {
         // The seconds budget is wall-clock time: earlier sessions count by their trials' recorded
         // seconds, this one by the clock (store writes included, which a table search is made of).
         let earlierSeconds = trials.reduce(0) { $0 + $1.seconds }
-        let sessionStart = Self.now()
-        func elapsed() -> Double { earlierSeconds + Self.seconds(since: sessionStart) }
+        let sessionStart = Stopwatch.now()
+        func elapsed() -> Double { earlierSeconds + Stopwatch.seconds(since: sessionStart) }
         var newTrials = 0
 
         func finish(_ record: TrialRecord, proposal: Proposal<Space.Architecture>) throws {
             var record = record
-            let start = Self.now()
+            let start = Stopwatch.now()
             let fidelity = record.fidelity.map(Fidelity.init(epochs:))
             let evaluation = try estimator.evaluate(proposal.architecture, fidelity: fidelity)
-            record.evaluateSeconds = Self.seconds(since: start)
-            let key = objective.metric(at: fidelity)
-            guard let value = evaluation.metrics[key] else {
-                throw EstimatorError.missingMetric(key, architecture: record.architecture)
-            }
-            let tellStart = Self.now()
+            let evaluateSeconds = Stopwatch.seconds(since: start)
+            let value = try objective.value(of: evaluation, at: fidelity, architecture: record.architecture)
+            let tellStart = Stopwatch.now()
             try strategy.tell(Observation(architecture: proposal.architecture, fidelity: fidelity,
                                           objective: value, cost: evaluation.cost))
-            record.tellSeconds = Self.seconds(since: tellStart)
-            record.status = .complete
-            record.objective = value
-            record.cost = evaluation.cost
-            record.metrics = evaluation.metrics
-            record.toldAt = Date()
+            record.complete(evaluation, objective: value, evaluateSeconds: evaluateSeconds,
+                            tellSeconds: Stopwatch.seconds(since: tellStart))
             try store.recordTell(record, strategyState: store.keepsStrategyState ? try strategy.state() : nil)
             trials[record.number] = record
             tracker.update(record)
@@ -173,9 +157,9 @@ public final class ExperimentRunner<Space: SearchSpace> {
             if let stop = stopAfterTrials, newTrials >= stop { break }
             // Ctrl-C / SIGTERM: every finished trial is committed, so stopping here loses nothing.
             try StopRequest.check()
-            let start = Self.now()
+            let start = Stopwatch.now()
             let proposal = try strategy.ask()
-            let askSeconds = Self.seconds(since: start)
+            let askSeconds = Stopwatch.seconds(since: start)
             let fidelity = proposal.fidelity ?? objective.fidelity
             let record = TrialRecord(number: trials.count, architecture: space.describe(proposal.architecture),
                                      fidelity: fidelity?.epochs, role: proposal.role, status: .asked,
@@ -186,9 +170,7 @@ public final class ExperimentRunner<Space: SearchSpace> {
             try finish(record, proposal: Proposal(proposal.architecture, fidelity: fidelity, role: proposal.role))
         }
 
-        return ExperimentSummary(configuration: configuration, trials: trials, incumbent: tracker.incumbent,
-                                 finalTrial: trials.last { $0.role == .final && $0.status == .complete },
-                                 resumedTrials: resumed)
+        return ExperimentSummary(configuration: configuration, trials: trials, resumedTrials: resumed)
     }
 
     /// Rebuilds the strategy by replaying stored trials into the fresh one. Each replayed ask
@@ -206,4 +188,10 @@ public final class ExperimentRunner<Space: SearchSpace> {
                                           objective: value, cost: t.cost ?? 0))
         }
     }
+}
+
+/// Monotonic time for the seconds a trial's steps take (runner and workers).
+enum Stopwatch {
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    static func seconds(since t: UInt64) -> Double { Double(now() - t) / 1e9 }
 }

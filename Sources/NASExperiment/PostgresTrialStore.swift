@@ -162,7 +162,7 @@ public final class PostgresTrialStore: TrialStore {
                 INSERT INTO swiftnas_studies (name, configuration, launch, strategy_state, created_at)
                 VALUES ($1, $2, $3, $4::bytea, $5) ON CONFLICT (name) DO NOTHING
                 """, [study, json, launch ?? "{}", initialState.map(Self.hex), String(Date().timeIntervalSince1970)])
-            let row = try studyRow(lock: true)
+            let row = try lockedStudyRow()
             let stored = try decodeConfiguration(row.configuration)
             if stored != configuration {
                 throw TrialStoreError.configurationMismatch(store: location, differences: stored.differences(from: configuration))
@@ -173,7 +173,7 @@ public final class PostgresTrialStore: TrialStore {
 
     public func recordAsk(_ trial: TrialRecord, strategyState: Data?) throws {
         try connection.transaction {
-            _ = try studyRow(lock: true)
+            _ = try lockedStudyRow()
             try insert(trial, worker: WorkerIdentity.current)
             try saveState(strategyState, nextNumber: trial.number + 1)
         }
@@ -181,7 +181,7 @@ public final class PostgresTrialStore: TrialStore {
 
     public func recordTell(_ trial: TrialRecord, strategyState: Data?) throws {
         try connection.transaction {
-            _ = try studyRow(lock: true)
+            _ = try lockedStudyRow()
             guard try complete(trial) else {
                 throw TrialStoreError.corrupt(store: location, reason: "tell for trial \(trial.number), which was never asked")
             }
@@ -213,7 +213,7 @@ public final class PostgresTrialStore: TrialStore {
     public func ask(worker: String, staleAfter: Double,
                     propose: (StudyTally, Data?) throws -> (TrialRecord, Data)?) throws -> WorkerAsk {
         try connection.transaction {
-            let row = try studyRow(lock: true)
+            let row = try lockedStudyRow()
             let requeued = try requeueSilentWorkers(staleAfter: staleAfter)
             if requeued > 0 { return .requeued(requeued) }
             let tally = try self.tally(nextNumber: row.nextNumber)
@@ -251,7 +251,7 @@ public final class PostgresTrialStore: TrialStore {
     /// when another worker completed the trial meanwhile (a trial is told once; this result is dropped).
     public func tell(_ number: Int, complete: (Data?) throws -> (TrialRecord, Data)) throws -> Bool {
         try connection.transaction {
-            let row = try studyRow(lock: true)
+            let row = try lockedStudyRow()
             guard let status = try connection.execute(
                 "SELECT status FROM swiftnas_trials WHERE study = $1 AND number = $2 FOR UPDATE", [study, String(number)]
             ).first?.first ?? nil else {
@@ -298,9 +298,10 @@ public final class PostgresTrialStore: TrialStore {
 
     // MARK: - Rows
 
-    private func studyRow(lock: Bool) throws -> (configuration: String, state: Data?, nextNumber: Int) {
+    /// The study's row, locked until the transaction ends: every step of the study goes through it.
+    private func lockedStudyRow() throws -> (configuration: String, state: Data?, nextNumber: Int) {
         guard let row = try connection.execute(
-            "SELECT configuration, strategy_state, next_number FROM swiftnas_studies WHERE name = $1\(lock ? " FOR UPDATE" : "")", [study]
+            "SELECT configuration, strategy_state, next_number FROM swiftnas_studies WHERE name = $1 FOR UPDATE", [study]
         ).first, let configuration = row[0], let next = row[2].flatMap(Int.init) else {
             throw TrialStoreError.corrupt(store: location, reason: "the study does not exist (create it with swiftnas search)")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import NASSpaces
 import NASStrategies
 import NASTensor
 
@@ -53,6 +54,17 @@ public struct TrialRecord: Codable, Equatable, Sendable {
 
     /// Wall-clock seconds this trial has used so far.
     public var seconds: Double { askSeconds + (evaluateSeconds ?? 0) + (tellSeconds ?? 0) }
+
+    /// Records the evaluation and the objective the strategy was told: the trial is complete.
+    mutating func complete(_ evaluation: Evaluation, objective value: Double, evaluateSeconds: Double, tellSeconds: Double) {
+        status = .complete
+        objective = value
+        cost = evaluation.cost
+        metrics = evaluation.metrics
+        self.evaluateSeconds = evaluateSeconds
+        self.tellSeconds = tellSeconds
+        toldAt = Date()
+    }
 }
 
 /// How stores write a trial's row: its metrics as sorted JSON, and a checksum of the fields that

@@ -56,9 +56,6 @@ public final class TrialWorker<Space: SearchSpace> {
         self.objective = Objective(metric: configuration.objective)
     }
 
-    private static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
-    private static func seconds(since t: UInt64) -> Double { Double(now() - t) / 1e9 }
-
     private func strategy(from state: Data?) throws -> any Strategy<Space> {
         guard let state else {
             throw TrialStoreError.corrupt(store: store.location, reason: "the study has no strategy state")
@@ -108,9 +105,9 @@ public final class TrialWorker<Space: SearchSpace> {
         if let queries = budget.queries, tally.asked >= queries { return nil }
         if budget.isExhausted(queries: tally.complete, seconds: tally.seconds, cost: tally.cost) { return nil }
         var strategy = try strategy(from: state)
-        let start = Self.now()
+        let start = Stopwatch.now()
         let proposal = try strategy.ask()
-        let askSeconds = Self.seconds(since: start)
+        let askSeconds = Stopwatch.seconds(since: start)
         let fidelity = proposal.fidelity ?? objective.fidelity
         let record = TrialRecord(number: tally.asked, architecture: space.describe(proposal.architecture),
                                  fidelity: fidelity?.epochs, role: proposal.role, status: .asked,
@@ -125,31 +122,26 @@ public final class TrialWorker<Space: SearchSpace> {
             throw TrialStoreError.corrupt(store: store.location, reason: "trial \(claimed.number): \(error)")
         }
         let fidelity = claimed.fidelity.map(Fidelity.init(epochs:))
-        let start = Self.now()
+        let start = Stopwatch.now()
         let evaluation: Evaluation
         do { evaluation = try estimator.evaluate(architecture, fidelity: fidelity) } catch let stop as StopRequest.Interrupted {
             // Pre-empted: the trial goes back to the queue, for this worker's successor or another.
             try store.handBack(claimed.number, worker: id)
             throw stop
         }
-        let evaluateSeconds = Self.seconds(since: start)
-        let key = objective.metric(at: fidelity)
-        guard let value = evaluation.metrics[key] else {
+        let evaluateSeconds = Stopwatch.seconds(since: start)
+        let value: Double
+        do { value = try objective.value(of: evaluation, at: fidelity, architecture: claimed.architecture) } catch {
             try store.handBack(claimed.number, worker: id)
-            throw EstimatorError.missingMetric(key, architecture: claimed.architecture)
+            throw error
         }
         var record = claimed
         let accepted = try store.tell(claimed.number) { state in
             var strategy = try strategy(from: state)
-            let tellStart = Self.now()
+            let tellStart = Stopwatch.now()
             try strategy.tell(Observation(architecture: architecture, fidelity: fidelity, objective: value, cost: evaluation.cost))
-            record.tellSeconds = Self.seconds(since: tellStart)
-            record.evaluateSeconds = evaluateSeconds
-            record.status = .complete
-            record.objective = value
-            record.cost = evaluation.cost
-            record.metrics = evaluation.metrics
-            record.toldAt = Date()
+            record.complete(evaluation, objective: value, evaluateSeconds: evaluateSeconds,
+                            tellSeconds: Stopwatch.seconds(since: tellStart))
             return (record, try strategy.state())
         }
         return accepted ? record : nil

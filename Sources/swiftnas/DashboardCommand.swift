@@ -31,19 +31,17 @@ struct DashboardCommand: ParsableCommand {
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be in 1…65535 (got \(port))") }
         guard (1...3600).contains(refresh) else { throw ValidationError("--refresh must be in 1…3600 seconds (got \(refresh))") }
-        guard PostgresLocation.isPostgresURL(store) || FileManager.default.fileExists(atPath: store) else {
-            throw ValidationError("no store at \(store)")
-        }
+        try checkStoreExists(store)
         // Opening it once here turns a bad store into a one-line error before the server starts.
         _ = try Self.page(store: store, refresh: refresh)
     }
 
     /// The page for the store as it is now; a store without finished trials gets a waiting page.
     static func page(store: String, refresh: Int) throws -> String {
-        let s = try openStoreForReading(store)
-        guard let configuration = try s.configuration() else { throw ReportPage.NoFinishedTrial(store: s.location) }
         do {
-            return try ReportPage.html(configuration: configuration, trials: try s.trials(), store: s.location, refreshSeconds: refresh)
+            let search = try StoredSearch(reading: store)
+            return try ReportPage.html(configuration: search.configuration, trials: search.trials, store: search.location,
+                                       refreshSeconds: refresh)
         } catch let empty as ReportPage.NoFinishedTrial {
             return "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"\(refresh)\">"
                 + "<title>SwiftNAS search</title></head><body><h1>SwiftNAS search</h1><p>\(ReportPage.e(empty.description)); "

@@ -68,14 +68,32 @@ func checkFreshOutputFolder(_ path: String, flag: String, force: Bool) throws {
     }
 }
 
+/// A --store that names nothing is an error before any work starts.
+func checkStoreExists(_ store: String) throws {
+    guard PostgresLocation.isPostgresURL(store) || FileManager.default.fileExists(atPath: store) else {
+        throw ValidationError("no store at \(store)")
+    }
+}
+
 /// A trial store to read, by its --store text: a postgresql:// URL, else an SQLite file opened
 /// read-only (no lock, never written, readable while a search runs).
 func openStoreForReading(_ store: String) throws -> any TrialStore {
-    guard PostgresLocation.isPostgresURL(store) else {
-        guard FileManager.default.fileExists(atPath: store) else { throw ValidationError("no store at \(store)") }
-        return try SQLiteTrialStore(path: store, readOnly: true)
+    try checkStoreExists(store)
+    return PostgresLocation.isPostgresURL(store) ? try PostgresTrialStore(url: store) : try SQLiteTrialStore(path: store, readOnly: true)
+}
+
+/// A search read back from its store, for the commands that show or export it; a store that
+/// holds no experiment yet has no finished trial.
+struct StoredSearch {
+    let location: String
+    let configuration: ExperimentConfiguration
+    let trials: [TrialRecord]
+
+    init(reading store: String) throws {
+        let s = try openStoreForReading(store)
+        guard let configuration = try s.configuration() else { throw ReportPage.NoFinishedTrial(store: s.location) }
+        (location, self.configuration, trials) = (s.location, configuration, try s.trials())
     }
-    return try PostgresTrialStore(url: store)
 }
 
 /// Flag checks shared by the commands: each (flag, value, minimum).

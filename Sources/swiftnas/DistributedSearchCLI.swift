@@ -97,11 +97,9 @@ enum DistributedSearchCLI {
         } else {
             try runProcesses(workers, store: store, url: url, benchmark: benchmark, options: options) { trials in
                 guard !quiet, let last = trials.last(where: { $0.status == .complete }) else { return }
-                var tracker = IncumbentTracker(reportMetric: configuration.report)
-                trials.forEach { tracker.update($0) }
-                display.update(SearchProgress(trial: last, queries: trials.filter { $0.status == .complete }.count,
-                                              cost: trials.reduce(0) { $0 + ($1.cost ?? 0) }, seconds: trials.reduce(0) { $0 + $1.seconds },
-                                              budget: configuration.budget, incumbent: tracker.incumbent))
+                let s = ExperimentSummary(configuration: configuration, trials: trials, resumedTrials: resumed)
+                display.update(SearchProgress(trial: last, queries: s.queries, cost: s.cost, seconds: s.seconds,
+                                              budget: configuration.budget, incumbent: s.incumbent))
             }
         }
         if !quiet { display.finish() }

@@ -122,11 +122,11 @@ struct ExportCommand: ParsableCommand {
     /// The chosen architecture of a search (its final trial, else its best) as a network with the
     /// search seed's initial weights; the sample inputs are seeded noise.
     func fromStore(_ store: String) throws -> Source {
-        let s = try openStoreForReading(store)
-        guard let configuration = try s.configuration() else { throw ReportPage.NoFinishedTrial(store: s.location) }
-        let summary = ExperimentSummary(configuration: configuration, trials: try s.trials(), resumedTrials: 0)
+        let search = try StoredSearch(reading: store)
+        let configuration = search.configuration
+        let summary = ExperimentSummary(configuration: configuration, trials: search.trials, resumedTrials: 0)
         guard let chosen = summary.finalTrial ?? summary.incumbent.flatMap({ i in summary.trials.first { $0.number == i.trial } }) else {
-            throw ValidationError("the store \(s.location) has no finished trial to export")
+            throw ReportPage.NoFinishedTrial(store: search.location)
         }
         let net: any Layer
         let architecture: String
@@ -155,7 +155,7 @@ struct ExportCommand: ParsableCommand {
             accuracyMeasured: reported.map { _ in "\(configuration.report) of trial \(chosen.number), as the search's estimator (\(configuration.estimator)) reported it" }
                 ?? "not in the store: the search's estimator gave no \(configuration.report)",
             seed: configuration.seed, input: Self.input(graph, normalise: "as the data it will be trained on"),
-            mean: [], std: [], training: "", search: String(decoding: try encoder.encode(configuration), as: UTF8.self), source: s.location)
+            mean: [], std: [], training: "", search: String(decoding: try encoder.encode(configuration), as: UTF8.self), source: search.location)
         return Source(net: net, graph: graph, images: Tensor.normal([64, 32, 32, inputChannels], using: &rng), metadata: metadata)
     }
 

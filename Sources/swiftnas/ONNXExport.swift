@@ -20,13 +20,7 @@ enum ONNXExport {
         for (k, node) in g.nodes.enumerated() {
             let inputs = node.inputs.map(value), out = value(k + 1)
             func make(_ type: String, _ ins: [String], _ outs: [String], _ attributes: [Onnx_AttributeProto] = [], suffix: String = "") -> Onnx_NodeProto {
-                var n = Onnx_NodeProto()
-                n.opType = type
-                n.name = node.name + suffix
-                n.input = ins
-                n.output = outs
-                n.attribute = attributes
-                return n
+                onnxNode(type, name: node.name + suffix, ins, outs, attributes)
             }
             switch node.operation {
             case let .conv(weight, bias, stride, padding, _, _, kernel, dilation, groups):
@@ -146,6 +140,13 @@ enum ONNXExport {
         return p
     }
 
+    static func onnxNode(_ type: String, name: String, _ inputs: [String], _ outputs: [String],
+                         _ attributes: [Onnx_AttributeProto]) -> Onnx_NodeProto {
+        var n = Onnx_NodeProto()
+        (n.opType, n.name, n.input, n.output, n.attribute) = (type, name, inputs, outputs, attributes)
+        return n
+    }
+
     /// Adds a constant initializer once (several nodes share it by name).
     static func constant(_ graph: inout Onnx_GraphProto, _ t: Onnx_TensorProto) {
         if !graph.initializer.contains(where: { $0.name == t.name }) { graph.initializer.append(t) }
@@ -161,9 +162,7 @@ enum ONNXExport {
         constant(&graph, int64Tensor("\(p).merge_shape", [0, 0, dim]))
         constant(&graph, tensor("\(p).scale", Tensor(shape: [1], data: [1 / Float(hd).squareRoot()])))
         func node(_ type: String, _ ins: [String], _ outs: [String], _ attributes: [Onnx_AttributeProto] = []) -> Onnx_NodeProto {
-            var n = Onnx_NodeProto()
-            (n.opType, n.name, n.input, n.output, n.attribute) = (type, outs[0], ins, outs, attributes)
-            return n
+            onnxNode(type, name: outs[0], ins, outs, attributes)
         }
         var nodes = [
             node("Transpose", ["\(p).in_proj_weight"], ["\(p)_in_t"], [ints("perm", [1, 0])]),

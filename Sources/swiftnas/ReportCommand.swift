@@ -26,17 +26,14 @@ struct ReportCommand: ParsableCommand {
     var force = false
 
     func validate() throws {
-        guard PostgresLocation.isPostgresURL(store) || FileManager.default.fileExists(atPath: store) else {
-            throw ValidationError("no store at \(store)")
-        }
+        try checkStoreExists(store)
         try checkFreshOutputFolder(out, flag: "--out", force: force)
     }
 
     func run() throws {
-        let s = try openStoreForReading(store)
-        guard let configuration = try s.configuration() else { throw ReportPage.NoFinishedTrial(store: s.location) }
         let start = Date()
-        let html = try ReportPage.html(configuration: configuration, trials: try s.trials(), store: s.location)
+        let search = try StoredSearch(reading: store)
+        let html = try ReportPage.html(configuration: search.configuration, trials: search.trials, store: search.location)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let path = (out as NSString).appendingPathComponent("index.html")
         try AtomicFile.write(html, to: URL(fileURLWithPath: path))

@@ -9,7 +9,7 @@ import NASExperiment
 enum ReportPage {
     struct NoFinishedTrial: Error, CustomStringConvertible {
         let store: String
-        var description: String { "the store \(store) has no finished trial to report on" }
+        var description: String { "the store \(store) has no finished trial yet" }
     }
 
     /// The incumbent's objective after each finished trial, and what had been spent by then.

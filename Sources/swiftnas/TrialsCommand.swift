@@ -22,9 +22,7 @@ struct TrialsCommand: ParsableCommand {
 
     func validate() throws {
         guard ["csv", "jsonl"].contains(format) else { throw ValidationError("--format must be csv or jsonl") }
-        guard PostgresLocation.isPostgresURL(store) || FileManager.default.fileExists(atPath: store) else {
-            throw ValidationError("no store at \(store)")
-        }
+        try checkStoreExists(store)
     }
 
     func run() throws {
