@@ -134,7 +134,6 @@ void nas_conv_direct_forward(const float *xp, int Wp, int cin, int cinStride,
                              const float *wt, int coutPad, int KH, int KW, int SH, int SW, int DH, int DW,
                              int OH, int OW, int cout, const float *bias, float *out) {
     float biasPad[16];
-    const long xs = (long)SW * cinStride;
     for (int co0 = 0; co0 < cout; co0 += 16) {
         const int nco = cout - co0 < 16 ? cout - co0 : 16;
         const float *bp = NULL;
@@ -142,41 +141,48 @@ void nas_conv_direct_forward(const float *xp, int Wp, int cin, int cinStride,
             for (int k = 0; k < 16; k++) biasPad[k] = k < nco ? bias[co0 + k] : 0;
             bp = biasPad;
         }
-        for (int oh = 0; oh < OH; oh++) {
-            int ow = 0;
-            // Eight output pixels at a time keep eight independent accumulators in flight.
-            for (; ow + 8 <= OW; ow += 8) {
-                v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
-                for (int i = 0; i < KH; i++) {
-                    for (int j = 0; j < KW; j++) {
-                        const float *xr = xp + ((long)(oh * SH + i * DH) * Wp + (long)ow * SW + j * DW) * cinStride;
-                        const float *wr = wt + (long)(i * KW + j) * cin * coutPad + co0;
-                        for (int c = 0; c < cin; c++) {
-                            const v16 w = load16(wr + (long)c * coutPad);
-                            a0 += w * xr[c];          a1 += w * xr[xs + c];
-                            a2 += w * xr[2 * xs + c]; a3 += w * xr[3 * xs + c];
-                            a4 += w * xr[4 * xs + c]; a5 += w * xr[5 * xs + c];
-                            a6 += w * xr[6 * xs + c]; a7 += w * xr[7 * xs + c];
-                        }
+        // Output pixels in row-major order, eight at a time across row ends, so narrow maps
+        // (7×7, 14×14) keep eight independent accumulators in flight too.
+        const long P = (long)OH * OW;
+        long p = 0;
+        for (; p + 8 <= P; p += 8) {
+            long base[8];
+            for (int k = 0; k < 8; k++) {
+                const long oh = (p + k) / OW, ow = (p + k) % OW;
+                base[k] = (oh * SH * Wp + ow * SW) * cinStride;
+            }
+            v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
+            for (int i = 0; i < KH; i++) {
+                for (int j = 0; j < KW; j++) {
+                    const long tap = ((long)i * DH * Wp + (long)j * DW) * cinStride;
+                    const float *x0 = xp + base[0] + tap, *x1 = xp + base[1] + tap, *x2 = xp + base[2] + tap,
+                                *x3 = xp + base[3] + tap, *x4 = xp + base[4] + tap, *x5 = xp + base[5] + tap,
+                                *x6 = xp + base[6] + tap, *x7 = xp + base[7] + tap;
+                    const float *wr = wt + (long)(i * KW + j) * cin * coutPad + co0;
+                    for (int c = 0; c < cin; c++) {
+                        const v16 w = load16(wr + (long)c * coutPad);
+                        a0 += w * x0[c]; a1 += w * x1[c]; a2 += w * x2[c]; a3 += w * x3[c];
+                        a4 += w * x4[c]; a5 += w * x5[c]; a6 += w * x6[c]; a7 += w * x7[c];
                     }
                 }
-                float *o = out + ((long)oh * OW + ow) * cout + co0;
-                store_block(o, a0, bp, nco);            store_block(o + cout, a1, bp, nco);
-                store_block(o + 2 * cout, a2, bp, nco); store_block(o + 3 * cout, a3, bp, nco);
-                store_block(o + 4 * cout, a4, bp, nco); store_block(o + 5 * cout, a5, bp, nco);
-                store_block(o + 6 * cout, a6, bp, nco); store_block(o + 7 * cout, a7, bp, nco);
             }
-            for (; ow < OW; ow++) {
-                v16 a = {0};
-                for (int i = 0; i < KH; i++) {
-                    for (int j = 0; j < KW; j++) {
-                        const float *xr = xp + ((long)(oh * SH + i * DH) * Wp + (long)ow * SW + j * DW) * cinStride;
-                        const float *wr = wt + (long)(i * KW + j) * cin * coutPad + co0;
-                        for (int c = 0; c < cin; c++) a += load16(wr + (long)c * coutPad) * xr[c];
-                    }
+            float *o = out + p * cout + co0;
+            store_block(o, a0, bp, nco);            store_block(o + cout, a1, bp, nco);
+            store_block(o + 2 * cout, a2, bp, nco); store_block(o + 3 * cout, a3, bp, nco);
+            store_block(o + 4 * cout, a4, bp, nco); store_block(o + 5 * cout, a5, bp, nco);
+            store_block(o + 6 * cout, a6, bp, nco); store_block(o + 7 * cout, a7, bp, nco);
+        }
+        for (; p < P; p++) {
+            const long oh = p / OW, ow = p % OW;
+            v16 a = {0};
+            for (int i = 0; i < KH; i++) {
+                for (int j = 0; j < KW; j++) {
+                    const float *xr = xp + ((oh * SH + i * DH) * Wp + ow * SW + j * DW) * cinStride;
+                    const float *wr = wt + (long)(i * KW + j) * cin * coutPad + co0;
+                    for (int c = 0; c < cin; c++) a += load16(wr + (long)c * coutPad) * xr[c];
                 }
-                store_block(out + ((long)oh * OW + ow) * cout + co0, a, bp, nco);
             }
+            store_block(out + p * cout + co0, a, bp, nco);
         }
     }
 }
@@ -466,3 +472,22 @@ void nas_install_stop_handlers(void) {
 }
 
 int nas_stop_signal(void) { return nas_stop_requested; }
+
+NAS_CLONES
+void nas_relu_mask(float *restrict g, const float *restrict x, long n) {
+    for (long i = 0; i < n; i++) g[i] = x[i] > 0 ? g[i] : 0;
+}
+
+NAS_CLONES
+void nas_relu_pad_rows(const float *restrict x, int rows, int w, int cin, int cinStride, int wp,
+                       float *restrict dst) {
+    for (int y = 0; y < rows; y++) {
+        const float *s = x + (long)y * w * cin;
+        float *d = dst + (long)y * wp * cinStride;
+        for (int xx = 0; xx < w; xx++)
+            for (int c = 0; c < cin; c++) {
+                const float v = s[xx * cin + c];
+                d[(long)xx * cinStride + c] = v > 0 ? v : 0;
+            }
+    }
+}

@@ -16,6 +16,8 @@ public struct NB201TrainingEstimator: Estimator {
     public let train: Dataset
     public let validation: Dataset
     public let test: Dataset
+    /// Called after every training batch (a progress bar).
+    public var progress: (@Sendable (BatchProgress) -> Void)?
 
     /// - Parameters: data sets already normalised and sized for the network (e.g. padded to 32×32).
     public init(network: NB201NetworkConfig, training: TrainingConfig = NB201TrainingEstimator.benchmarkSchedule,
@@ -45,7 +47,7 @@ public struct NB201TrainingEstimator: Estimator {
         let net = NB201Network(cell: cell, config: network, seed: config.seed)
         let start = Date()
         let trainer = try Trainer(model: net, config: config, train: train, test: test)
-        let history = try trainer.run()
+        let history = try trainer.run(progress: progress)
         let valid = trainer.evaluate(validation)
         let seconds = Date().timeIntervalSince(start)
         return Evaluation(metrics: [

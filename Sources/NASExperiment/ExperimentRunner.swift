@@ -191,7 +191,7 @@ public final class ExperimentRunner<Space: SearchSpace> {
 }
 
 /// Monotonic time for the seconds a trial's steps take (runner and workers).
-enum Stopwatch {
-    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
-    static func seconds(since t: UInt64) -> Double { Double(now() - t) / 1e9 }
+public enum Stopwatch {
+    public static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    public static func seconds(since t: UInt64) -> Double { Double(now() - t) / 1e9 }
 }

@@ -37,7 +37,8 @@ public final class ReLUConvBN: Module {
 
     public func callAsFunction(_ x: Tensor, observer: NB201Network.Observer?) -> Tensor {
         observer?(.reluInput, x)
-        let y = conv(relu(x))
+        // The conv has no bias (NAS-Bench-201's); ReLU and conv run as one op.
+        let y = conv.bias == nil ? reluConv2d(x, conv.weight, conv.options) : conv(relu(x))
         observer?(.convOutput, y)
         return bn(y)
     }

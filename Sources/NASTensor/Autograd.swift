@@ -75,6 +75,8 @@ extension Tensor {
             }
         }
         var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
+        // Sums this pass allocated itself: nothing else refers to them, so they accumulate in place.
+        var ownSums = Set<ObjectIdentifier>()
         withoutGrad {
             for t in order.reversed() {
                 guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
@@ -91,8 +93,13 @@ extension Tensor {
                                  "\(node.name) backward produced \(ig.shape) for input \(input.shape)")
                     let key = ObjectIdentifier(input)
                     if let acc = grads[key] {
-                        // Out of place: gradients returned by ops may share storage.
-                        grads[key] = add(acc, ig.reshaped(acc.shape))
+                        if ownSums.contains(key) {
+                            addInPlace(acc, ig)
+                        } else {
+                            // Out of place: gradients returned by ops may share storage.
+                            grads[key] = add(acc, ig.reshaped(acc.shape))
+                            ownSums.insert(key)
+                        }
                     } else {
                         grads[key] = ig.shape == input.shape ? ig : ig.reshaped(input.shape)
                     }
@@ -105,6 +112,8 @@ extension Tensor {
 /// a += b elementwise (same count), outside autograd.
 func addInPlace(_ a: Tensor, _ b: Tensor) {
     precondition(a.count == b.count)
-    let n = a.count, pa = a.data, pb = b.data
-    for i in 0..<n { pa[i] += pb[i] }
+    let pa = UncheckedSendable(a.data), pb = UncheckedSendable(b.data)
+    Parallel.forChunks(a.count, minChunk: elementwiseChunk) { _, range in
+        for i in range { pa.value[i] += pb.value[i] }
+    }
 }

@@ -46,18 +46,35 @@ struct DirectConvolution {
     }
 
     func forward(_ x: Tensor, _ weight: Tensor, bias: Tensor?, into out: Tensor) {
-        let packed = packWeight(weight)
-        let xs = UncheckedSendable(x.data), ws = UncheckedSendable(packed.data), os = UncheckedSendable(out.data)
-        let bs = UncheckedSendable(bias?.data)
+        let xs = UncheckedSendable(x.data)
         // Unpadded inputs whose channel count is a multiple of 16 are read in place.
         let inPlace = o.padding == (0, 0) && cinStride == cin
+        forward(weight, bias: bias, into: out, scratch: inPlace ? 0 : hp * wp * cinStride) { img, scratch in
+            guard let scratch else { return UnsafePointer(xs.value + img * h * w * cin) }
+            padImage(xs.value, img, into: scratch)
+            return UnsafePointer(scratch)
+        }
+    }
+
+    /// The forward pass on a batch already padded (`reluPaddedBatch`).
+    func forward(paddedBatch xp: Tensor, _ weight: Tensor, into out: Tensor) {
+        let xs = UncheckedSendable(xp.data), size = hp * wp * cinStride
+        forward(weight, bias: nil, into: out, scratch: 0) { img, _ in UnsafePointer(xs.value + img * size) }
+    }
+
+    /// Runs the kernel per image on the padded image `image(img, scratch)` returns; `scratch` is
+    /// a zeroed per-worker buffer of `scratch` floats (nil when 0).
+    private func forward(_ weight: Tensor, bias: Tensor?, into out: Tensor, scratch: Int,
+                         image: (Int, UnsafeMutablePointer<Float>?) -> UnsafePointer<Float>) {
+        let packed = packWeight(weight)
+        let ws = UncheckedSendable(packed.data), os = UncheckedSendable(out.data)
+        let bs = UncheckedSendable(bias?.data)
         Parallel.forChunks(n) { _, images in
-            let xp = inPlace ? nil : UnsafeMutablePointer<Float>.allocate(capacity: hp * wp * cinStride)
-            xp?.initialize(repeating: 0, count: hp * wp * cinStride)
+            let xp = scratch == 0 ? nil : UnsafeMutablePointer<Float>.allocate(capacity: scratch)
+            xp?.initialize(repeating: 0, count: scratch)
             defer { xp?.deallocate() }
             for img in images {
-                if let xp { padImage(xs.value, img, into: xp) }
-                nas_conv_direct_forward(xp ?? xs.value + img * h * w * cin, Int32(wp), Int32(cin), Int32(cinStride), ws.value, Int32(coutPad),
+                nas_conv_direct_forward(image(img, xp), Int32(wp), Int32(cin), Int32(cinStride), ws.value, Int32(coutPad),
                                         Int32(kh), Int32(kw), Int32(o.stride.0), Int32(o.stride.1),
                                         Int32(o.dilation.0), Int32(o.dilation.1), Int32(oh), Int32(ow), Int32(cout),
                                         bs.value, os.value + img * oh * ow * cout)
@@ -65,6 +82,23 @@ struct DirectConvolution {
         }
         // The kernels read `packed` through a raw pointer: keep it alive until they finish.
         withExtendedLifetime(packed) {}
+    }
+
+    /// ReLU of every image of `x`, zero-bordered: `[N, Hp, Wp, cinStride]`. Convolving it is
+    /// conv(relu(x)); it also serves the weight gradient without another copy.
+    func reluPaddedBatch(_ x: Tensor) -> Tensor {
+        let out = Tensor(uninitializedShape: [n, hp, wp, cinStride])
+        let xs = UncheckedSendable(x.data), os = UncheckedSendable(out.data), size = hp * wp * cinStride
+        Parallel.forChunks(n) { _, images in
+            for img in images {
+                let dst = os.value + img * size
+                // Zero only the border (and the channel padding), then write the interior.
+                if o.padding != (0, 0) || cinStride != cin { dst.initialize(repeating: 0, count: size) }
+                nas_relu_pad_rows(xs.value + img * h * w * cin, Int32(h), Int32(w), Int32(cin), Int32(cinStride), Int32(wp),
+                                  dst + (o.padding.0 * wp + o.padding.1) * cinStride)
+            }
+        }
+        return out
     }
 
     /// Whether the input gradient can run as a stride-1 direct convolution of the padded output
@@ -104,24 +138,39 @@ struct DirectConvolution {
 
     /// Weight gradient `[Cout, KH, KW, Cin]`, reduced over per-worker partial sums in worker order.
     func weightGradient(_ x: Tensor, _ gy: Tensor) -> Tensor {
+        let xs = UncheckedSendable(x.data)
+        return weightGradient(gy, scratch: hp * wp * cinStride) { img, scratch in
+            padImage(xs.value, img, into: scratch!)
+            return UnsafePointer(scratch!)
+        }
+    }
+
+    /// The weight gradient from a batch already padded (`reluPaddedBatch`).
+    func weightGradient(paddedBatch xp: Tensor, _ gy: Tensor) -> Tensor {
+        let xs = UncheckedSendable(xp.data), size = hp * wp * cinStride
+        return weightGradient(gy, scratch: 0) { img, _ in UnsafePointer(xs.value + img * size) }
+    }
+
+    private func weightGradient(_ gy: Tensor, scratch: Int,
+                                image: (Int, UnsafeMutablePointer<Float>?) -> UnsafePointer<Float>) -> Tensor {
         let workers = Parallel.chunkCount(n)
         let partials = (0..<workers).map { _ in Tensor(zeros: [kh, kw, cinStride, coutPad]) }
         let ps = UncheckedSendable(partials.map { $0.data })
-        let xs = UncheckedSendable(x.data), gys = UncheckedSendable(gy.data)
+        let gys = UncheckedSendable(gy.data)
         Parallel.forChunks(n) { worker, images in
-            let xp = UnsafeMutablePointer<Float>.allocate(capacity: hp * wp * cinStride)
-            xp.initialize(repeating: 0, count: hp * wp * cinStride)
+            let xp = scratch == 0 ? nil : UnsafeMutablePointer<Float>.allocate(capacity: scratch)
+            xp?.initialize(repeating: 0, count: scratch)
             let padded = coutPad != cout ? UnsafeMutablePointer<Float>.allocate(capacity: oh * ow * coutPad) : nil
             padded?.initialize(repeating: 0, count: oh * ow * coutPad)
-            defer { xp.deallocate(); padded?.deallocate() }
+            defer { xp?.deallocate(); padded?.deallocate() }
             for img in images {
-                padImage(xs.value, img, into: xp)
+                let x = image(img, xp)
                 var g = UnsafePointer(gys.value + img * oh * ow * cout)
                 if let padded {
                     for p in 0..<(oh * ow) { (padded + p * coutPad).update(from: g + p * cout, count: cout) }
                     g = UnsafePointer(padded)
                 }
-                nas_conv_direct_weight_grad(xp, Int32(wp), Int32(cinStride), g, Int32(coutPad), Int32(kh), Int32(kw),
+                nas_conv_direct_weight_grad(x, Int32(wp), Int32(cinStride), g, Int32(coutPad), Int32(kh), Int32(kw),
                                             Int32(o.stride.0), Int32(o.stride.1), Int32(o.dilation.0), Int32(o.dilation.1),
                                             Int32(oh), Int32(ow), ps.value[worker])
             }

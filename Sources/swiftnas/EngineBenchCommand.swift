@@ -1,17 +1,23 @@
 import ArgumentParser
 import Foundation
+import NASArchitectures
 import NASNN
+import NASSpaces
 import NASTensor
 
-/// `swiftnas bench-step`: times training steps of the reference CNN (bench/engine_vs_torch.sh)
-/// or of a ViT (bench/vit_step.sh).
+/// `swiftnas bench-step`: times training steps of the reference CNN (bench/engine_vs_torch.sh),
+/// a NAS-Bench-201 network (bench/nb201_step.sh) or a ViT (bench/vit_step.sh).
 struct EngineBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-step",
-        abstract: "Time full training steps (forward, backward, update) of the reference CNN or a ViT.",
-        discussion: "refcnn: a batch of random 32×32×3 images, three conv3×3-16+BN+ReLU, global average pool, linear-10, cross-entropy, SGD with momentum. vit: random 28×28×1 images, the ViT of --param (defaults as `train --model vit`), cross-entropy, Adam. Prints the median step time and peak resident memory.")
+        abstract: "Time full training steps (forward, backward, update) of the reference CNN, a NAS-Bench-201 network or a ViT.",
+        discussion: "refcnn: a batch of random 32×32×3 images, three conv3×3-16+BN+ReLU, global average pool, linear-10, cross-entropy, SGD with momentum. nb201: the network of --arch (C = --channels, N = --cells) on random 32×32×3 images, cross-entropy, SGD with momentum. vit: random 28×28×1 images, the ViT of --param (defaults as `train --model vit`), cross-entropy, Adam. Prints the median step time and peak resident memory.")
 
-    @Option(help: "refcnn (default) or vit.") var model = "refcnn"
+    @Option(help: "refcnn (default), nb201 or vit.") var model = "refcnn"
+    @Option(help: "NAS-Bench-201 cell string (--model nb201).")
+    var arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+    @Option(help: "Stem channels C of the NAS-Bench-201 network.") var channels = 16
+    @Option(help: "Cells per stage N of the NAS-Bench-201 network.") var cells = 5
     @Option(name: .customLong("param"), help: ArgumentHelp("ViT setting key=value (repeatable), as for `train --model vit`.", valueName: "key=value"))
     var params: [String] = []
 
@@ -21,7 +27,8 @@ struct EngineBenchCommand: ParsableCommand {
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
 
     func validate() throws {
-        try validateCounts([("--batch-size", batchSize, 1), ("--steps", steps, 1), ("--warmup", warmup, 0)])
+        try validateCounts([("--batch-size", batchSize, 1), ("--steps", steps, 1), ("--warmup", warmup, 0),
+                            ("--channels", channels, 1), ("--cells", cells, 1)])
         if let threads { try validateThreads(threads) }
     }
 
@@ -35,13 +42,20 @@ struct EngineBenchCommand: ParsableCommand {
             let cnn = ModelZoo.referenceCNN(channels: 3, classes: 10, using: &rng)
             (model, opt) = (cnn, SGD(cnn.parameters(), lr: 0.01, momentum: 0.9))
             x = Tensor.normal([batchSize, 32, 32, 3], using: &rng)
+        case "nb201":
+            guard params.isEmpty else { throw ValidationError("--param applies to --model vit only") }
+            let cell: NB201Cell
+            do { cell = try NB201Cell(parsing: arch) } catch { throw ValidationError("--arch: \(error)") }
+            let net = NB201Network(cell: cell, config: NB201NetworkConfig(channels: channels, cellsPerStage: cells), seed: 0)
+            (model, opt) = (net, SGD(net.parameters(), lr: 0.01, momentum: 0.9))
+            x = Tensor.normal([batchSize, 32, 32, 3], using: &rng)
         case "vit":
             let vit = try ModelZoo.make("vit", height: 28, width: 28, channels: 1, classes: 10,
                                         parameters: try keyValueOverrides(params), seed: 0)
             (model, opt) = (vit, Adam(vit.parameters(), lr: 1e-3))
             x = Tensor.normal([batchSize, 28, 28, 1], using: &rng)
         default:
-            throw ValidationError("--model is refcnn or vit (got '\(self.model)')")
+            throw ValidationError("--model is refcnn, nb201 or vit (got '\(self.model)')")
         }
         let y = (0..<batchSize).map { $0 % 10 }
         var times: [Double] = []

@@ -105,6 +105,10 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "naswot: cells per stage N of the trained network (default 5).")
     var cells: Int?
 
+    @Option(name: .customLong("train-param"),
+            help: ArgumentHelp("naswot: a setting of the chosen cell's training recipe, key=value (repeatable): \(TrainingFreeSearchCLI.recipeKeys.joined(separator: ", ")).", valueName: "key=value"))
+    var trainParams: [String] = []
+
     func validate() throws {
         try validateCounts([("--samples", samples ?? 1, 1), ("--train-epochs", trainEpochs ?? 0, 0), ("--train-limit", trainLimit ?? 0, 0),
                             ("--channels", channels ?? 1, 1), ("--cells", cells ?? 1, 1)])
@@ -184,6 +188,7 @@ struct SearchCommand: ParsableCommand {
         if ["autodeeplab", "dense-seg", "avmnist"].contains(request.space) {
             let autodeeplab = request.space == "autodeeplab"
             let other: [(String, Bool)] = [("--samples", samples != nil), ("--proxy", proxy != nil), ("--train-limit", trainLimit != nil),
+                                           ("--train-param", !trainParams.isEmpty),
                                            ("--channels", channels != nil), ("--cells", cells != nil), ("--benchmark", benchmark != nil),
                                            ("--objective", objective != nil), ("--report", report != nil),
                                            autodeeplab ? ("--param", !request.hyperparameters.isEmpty) : ("--checkpoint", checkpoint != nil)]
@@ -196,7 +201,8 @@ struct SearchCommand: ParsableCommand {
         let naswot = request.strategy == TrainingFreeSearch<NB201SearchSpace>.name
         let weightSharing = WeightSharingMethod(rawValue: request.strategy) != nil
         let naswotFlags: [(String, Bool)] = [("--samples", samples != nil), ("--proxy", proxy != nil), ("--train-epochs", trainEpochs != nil),
-                                             ("--train-limit", trainLimit != nil), ("--channels", channels != nil), ("--cells", cells != nil)]
+                                             ("--train-limit", trainLimit != nil), ("--channels", channels != nil), ("--cells", cells != nil),
+                                             ("--train-param", !trainParams.isEmpty)]
         if !naswot, let (flag, _) = naswotFlags.first(where: \.1) {
             throw ValidationError("\(flag) applies to --strategy naswot only, not \(request.strategy)")
         }
@@ -230,7 +236,9 @@ struct SearchCommand: ParsableCommand {
         if request.strategy == TrainingFreeSearch<NB201SearchSpace>.name {
             let options = TrainingFreeSearchCLI.Options(data: data, samples: samples ?? 100, proxy: proxy ?? "naswot",
                                                         trainEpochs: trainEpochs ?? 0, trainLimit: trainLimit ?? 0,
-                                                        channels: channels ?? 16, cells: cells ?? 5, quiet: quiet)
+                                                        channels: channels ?? 16, cells: cells ?? 5,
+                                                        recipe: try TrainingFreeSearchCLI.recipe(keyValueOverrides(trainParams, flag: "--train-param")),
+                                                        quiet: quiet)
             return try TrainingFreeSearchCLI.run(request, options: options, benchmark: benchmarkPath, store: storePath)
         }
         if let method = WeightSharingMethod(rawValue: request.strategy) {
@@ -255,11 +263,11 @@ struct SearchCommand: ParsableCommand {
 }
 
 /// The `--param key=value` flags as a dictionary (a later key wins).
-func keyValueOverrides(_ params: [String]) throws -> [String: String] {
+func keyValueOverrides(_ params: [String], flag: String = "--param") throws -> [String: String] {
     var h: [String: String] = [:]
     for p in params {
         guard let eq = p.firstIndex(of: "="), eq != p.startIndex else {
-            throw ValidationError("--param expects key=value, got '\(p)'")
+            throw ValidationError("\(flag) expects key=value, got '\(p)'")
         }
         h[String(p[..<eq])] = String(p[p.index(after: eq)...])
     }

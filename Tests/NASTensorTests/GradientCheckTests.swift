@@ -283,6 +283,35 @@ final class GradientCheckTests: XCTestCase {
         checkConv("1x1 groups 2", x: [1, 3, 3, 4], w: [4, 1, 1, 2], bias: false, Conv2dOptions(groups: 2))
     }
 
+    /// The fused ReLU-conv equals conv(relu(x)) in value and in both gradients, on the direct
+    /// kernels' shapes (padded, pointwise, strided, channel counts off multiples of 16) and on the
+    /// fallback (more output channels than the direct kernels take).
+    func testReLUConv2dMatchesReLUThenConv() throws {
+        let cases: [(String, [Int], [Int], Conv2dOptions)] = [
+            ("3x3 padding 1, 16 channels", [3, 6, 5, 16], [16, 3, 3, 16], Conv2dOptions(padding: 1)),
+            ("1x1, 16 channels", [2, 4, 4, 16], [16, 1, 1, 16], Conv2dOptions()),
+            ("1x1, 5 to 7 channels", [2, 4, 3, 5], [7, 1, 1, 5], Conv2dOptions()),
+            ("3x3 stride 2 padding 1", [2, 7, 6, 3], [20, 3, 3, 3], Conv2dOptions(stride: 2, padding: 1)),
+            ("fallback: 130 output channels", [1, 4, 4, 4], [130, 3, 3, 4], Conv2dOptions(padding: 1)),
+        ]
+        for (name, xs, ws, o) in cases {
+            let x = randn(xs, &rng), w = randn(ws, &rng, std: 0.3)
+            let fx = x.copy(), fw = w.copy(), rx = x.copy(), rw = w.copy()
+            [fx, fw, rx, rw].forEach { $0.requiresGrad = true }
+            let fused = reluConv2d(fx, fw, o), reference = conv2d(relu(rx), rw, o)
+            assertClose(fused, reference, rtol: 1e-5, atol: 1e-6, "\(name): forward")
+            let r = randn(reference.shape, &rng)
+            fused.backward(r)
+            reference.backward(r)
+            assertClose(fx.grad, try XCTUnwrap(rx.grad), rtol: 1e-5, atol: 1e-6, "\(name): input gradient")
+            assertClose(fw.grad, try XCTUnwrap(rw.grad), rtol: 1e-5, atol: 1e-6, "\(name): weight gradient")
+        }
+        // Against finite differences, with inputs kept away from ReLU's kink.
+        let x = randn([2, 5, 4, 3], &rng)
+        for i in 0..<x.count where abs(x.data[i]) < 0.1 { x.data[i] += x.data[i] < 0 ? -0.1 : 0.1 }
+        assertGradients("reluConv2d", [x, randn([4, 3, 3, 3], &rng, std: 0.5)]) { reluConv2d($0[0], $0[1], Conv2dOptions(padding: 1)) }
+    }
+
     func testConv2dPartialRequiresGrad() throws {
         // Only the weight (or only the input) needs a gradient: the other branch must be skipped
         // without disturbing the one that is computed.

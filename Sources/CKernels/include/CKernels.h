@@ -49,6 +49,10 @@ void nas_channel_affine(const float *u, const float *a, const float *b, const fl
 /// out = max(x, 0); and the gradient gx = g where y > 0.
 void nas_relu_forward(const float *x, long n, float *out);
 void nas_relu_backward(const float *g, const float *y, long n, float *gx);
+/// g[i] = 0 where x[i] <= 0 (in place): ReLU's backward folded into another op's input gradient.
+void nas_relu_mask(float *g, const float *x, long n);
+/// ReLU of `rows` image rows of [w, cin] written into rows of [wp, cinStride] (a padded buffer's interior).
+void nas_relu_pad_rows(const float *x, int rows, int w, int cin, int cinStride, int wp, float *dst);
 // GELU (exact erf form): y = x·Φ(x), and Φ(x) kept for the backward gx = g·(Φ(x) + x·φ(x)).
 void nas_gelu_forward(const float *x, long n, float *y, float *cdf);
 void nas_gelu_backward(const float *x, const float *cdf, const float *g, long n, float *gx);
