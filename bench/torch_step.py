@@ -1,6 +1,7 @@
 """PyTorch peer of `swiftnas bench-step`: the reference CNN's full training step on CPU.
 
-Prints the median step time (ms) for NCHW and channels-last layouts and the peak RSS.
+Prints the median step time (ms) for NCHW and channels-last layouts and for `torch.compile`
+(inductor, NCHW; compiled during its warm-up), and the peak RSS.
 """
 import argparse
 import resource
@@ -20,7 +21,7 @@ def reference_cnn():
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
 
 
-def time_steps(channels_last, batch, steps, warmup):
+def time_steps(channels_last, batch, steps, warmup, compiled=False):
     torch.manual_seed(0)
     model = reference_cnn()
     x = torch.randn(batch, 3, 32, 32)
@@ -29,7 +30,9 @@ def time_steps(channels_last, batch, steps, warmup):
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    return median_step_ms(model, x, y, opt, steps, warmup)
+    forward = torch.compile(model) if compiled else model
+    # Compiling happens in the first warm-up steps.
+    return median_step_ms(forward, x, y, opt, steps, max(warmup, 3) if compiled else warmup)
 
 
 def main():
@@ -43,7 +46,9 @@ def main():
     nchw = time_steps(False, a.batch_size, a.steps, a.warmup)
     cl = time_steps(True, a.batch_size, a.steps, a.warmup)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"torch_nchw_ms={nchw:.3f} torch_channels_last_ms={cl:.3f} torch_step_ms={min(nchw, cl):.3f} peak_rss_mb={peak:.1f}")
+    compiled = time_steps(False, a.batch_size, a.steps, a.warmup, compiled=True)
+    print(f"torch_nchw_ms={nchw:.3f} torch_channels_last_ms={cl:.3f} torch_step_ms={min(nchw, cl):.3f} "
+          f"torch_compiled_ms={compiled:.3f} peak_rss_mb={peak:.1f}")
 
 
 if __name__ == "__main__":

@@ -479,15 +479,26 @@ void nas_relu_mask(float *restrict g, const float *restrict x, long n) {
 }
 
 NAS_CLONES
-void nas_relu_pad_rows(const float *restrict x, int rows, int w, int cin, int cinStride, int wp,
-                       float *restrict dst) {
-    for (int y = 0; y < rows; y++) {
-        const float *s = x + (long)y * w * cin;
-        float *d = dst + (long)y * wp * cinStride;
-        for (int xx = 0; xx < w; xx++)
-            for (int c = 0; c < cin; c++) {
-                const float v = s[xx * cin + c];
-                d[(long)xx * cinStride + c] = v > 0 ? v : 0;
+void nas_relu_pad_image(const float *restrict x, int h, int w, int cin, int ph, int pw, int cinStride,
+                        float *restrict dst) {
+    const int wp = w + 2 * pw;
+    const long rowSize = (long)wp * cinStride;
+    for (int y = 0; y < h + 2 * ph; y++) {
+        float *d = dst + y * rowSize;
+        if (y < ph || y >= h + ph) {
+            for (long k = 0; k < rowSize; k++) d[k] = 0;
+            continue;
+        }
+        const float *s = x + (long)(y - ph) * w * cin;
+        for (int xx = 0; xx < wp; xx++) {
+            float *dp = d + (long)xx * cinStride;
+            if (xx < pw || xx >= w + pw) {
+                for (int c = 0; c < cinStride; c++) dp[c] = 0;
+                continue;
             }
+            const float *sp = s + (long)(xx - pw) * cin;
+            for (int c = 0; c < cin; c++) dp[c] = sp[c] > 0 ? sp[c] : 0;
+            for (int c = cin; c < cinStride; c++) dp[c] = 0;
+        }
     }
 }

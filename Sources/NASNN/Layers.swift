@@ -76,6 +76,13 @@ public final class BatchNorm: Module, Layer {
         return batchNorm(x, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
                   training: training, momentum: momentum, eps: eps)
     }
+
+    /// `residual + self(x)`, the sum formed in the normalisation's own pass.
+    public func callAsFunction(_ x: Tensor, adding residual: Tensor) -> Tensor {
+        if isBypassed { return residual + x }
+        return batchNorm(x, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
+                         training: training, momentum: momentum, eps: eps, adding: residual)
+    }
 }
 
 /// PyTorch's name for the same layer on images.

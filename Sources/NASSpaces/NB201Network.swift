@@ -36,11 +36,16 @@ public final class ReLUConvBN: Module {
     }
 
     public func callAsFunction(_ x: Tensor, observer: NB201Network.Observer?) -> Tensor {
+        callAsFunction(x, adding: nil, observer: observer)
+    }
+
+    /// `residual + self(x)`, the sum formed by the batch norm's own pass (cell nodes sum edges).
+    public func callAsFunction(_ x: Tensor, adding residual: Tensor?, observer: NB201Network.Observer?) -> Tensor {
         observer?(.reluInput, x)
         // The conv has no bias (NAS-Bench-201's); ReLU and conv run as one op.
         let y = conv.bias == nil ? reluConv2d(x, conv.weight, conv.options) : conv(relu(x))
         observer?(.convOutput, y)
-        return bn(y)
+        return residual.map { bn(y, adding: $0) } ?? bn(y)
     }
 }
 
@@ -59,13 +64,15 @@ public final class NB201Edge: Module {
         }
     }
 
-    /// The edge's output, or nil for `none` (a zero that the node sum skips).
-    func callAsFunction(_ x: Tensor, observer: NB201Network.Observer?) -> Tensor? {
+    /// `sum` plus the edge's output (either may be nil: no sum yet, or the `none` operation).
+    func callAsFunction(_ x: Tensor, addedTo sum: Tensor?, observer: NB201Network.Observer?) -> Tensor? {
         switch operation {
-        case .none: return nil
-        case .skipConnect: return x
-        case .avgPool3x3: return avgPool2d(x, kernel: 3, stride: 1, padding: 1, countIncludePad: false)
-        case .conv1x1, .conv3x3: return unit!(x, observer: observer)
+        case .none: return sum
+        case .skipConnect: return sum.map { $0 + x } ?? x
+        case .avgPool3x3:
+            let y = avgPool2d(x, kernel: 3, stride: 1, padding: 1, countIncludePad: false)
+            return sum.map { $0 + y } ?? y
+        case .conv1x1, .conv3x3: return unit!(x, adding: sum, observer: observer)
         }
     }
 }
@@ -90,8 +97,8 @@ public final class NB201CellModule: Module, NB201NetworkBlock {
         for node in 1..<NB201Cell.nodeCount {
             var sum: Tensor? = nil
             for (e, edge) in NB201Cell.edges.enumerated() where edge.to == node {
-                guard let input = nodes[edge.from], let y = edges[e](input, observer: observer) else { continue }
-                sum = sum.map { $0 + y } ?? y
+                guard let input = nodes[edge.from] else { continue }
+                sum = edges[e](input, addedTo: sum, observer: observer)
             }
             nodes.append(sum)
         }

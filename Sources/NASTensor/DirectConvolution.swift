@@ -91,11 +91,8 @@ struct DirectConvolution {
         let xs = UncheckedSendable(x.data), os = UncheckedSendable(out.data), size = hp * wp * cinStride
         Parallel.forChunks(n) { _, images in
             for img in images {
-                let dst = os.value + img * size
-                // Zero only the border (and the channel padding), then write the interior.
-                if o.padding != (0, 0) || cinStride != cin { dst.initialize(repeating: 0, count: size) }
-                nas_relu_pad_rows(xs.value + img * h * w * cin, Int32(h), Int32(w), Int32(cin), Int32(cinStride), Int32(wp),
-                                  dst + (o.padding.0 * wp + o.padding.1) * cinStride)
+                nas_relu_pad_image(xs.value + img * h * w * cin, Int32(h), Int32(w), Int32(cin),
+                                   Int32(o.padding.0), Int32(o.padding.1), Int32(cinStride), os.value + img * size)
             }
         }
         return out
@@ -107,8 +104,9 @@ struct DirectConvolution {
         o.stride == (1, 1) && o.dilation.0 * (kh - 1) >= o.padding.0 && o.dilation.1 * (kw - 1) >= o.padding.1
     }
 
-    /// Input gradient (stride 1): dx = conv(pad(gy), flip(W)ᵀ).
-    func inputGradient(_ gy: Tensor, _ weight: Tensor) -> Tensor {
+    /// Input gradient (stride 1): dx = conv(pad(gy), flip(W)ᵀ). With `reluOf`, the gradient of
+    /// conv(relu(x)) instead: dx is zeroed where x ≤ 0, image by image while it is in cache.
+    func inputGradient(_ gy: Tensor, _ weight: Tensor, reluOf x: Tensor? = nil) -> Tensor {
         let gx = Tensor(uninitializedShape: [n, h, w, cin])
         let cinPad = Self.roundUp16(cin)
         // Flipped, transposed kernel [KH, KW, Cout, CinPad].
@@ -119,6 +117,7 @@ struct DirectConvolution {
         let ph = o.dilation.0 * (kh - 1) - o.padding.0, pw = o.dilation.1 * (kw - 1) - o.padding.1
         let gh = oh + 2 * ph, gw = ow + 2 * pw
         let gys = UncheckedSendable(gy.data), fs = UncheckedSendable(flipped.data), gxs = UncheckedSendable(gx.data)
+        let xs = UncheckedSendable(x?.data)
         Parallel.forChunks(n) { _, images in
             let buf = UnsafeMutablePointer<Float>.allocate(capacity: gh * gw * cout)
             buf.initialize(repeating: 0, count: gh * gw * cout)
@@ -130,6 +129,7 @@ struct DirectConvolution {
                 nas_conv_direct_forward(buf, Int32(gw), Int32(cout), Int32(cout), fs.value, Int32(cinPad),
                                         Int32(kh), Int32(kw), 1, 1, Int32(o.dilation.0), Int32(o.dilation.1),
                                         Int32(h), Int32(w), Int32(cin), nil, gxs.value + img * h * w * cin)
+                if let x = xs.value { nas_relu_mask(gxs.value + img * h * w * cin, x + img * h * w * cin, h * w * cin) }
             }
         }
         withExtendedLifetime(flipped) {}

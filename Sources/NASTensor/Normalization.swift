@@ -4,8 +4,12 @@ import Foundation
 /// Batch normalisation over every axis but the last (channels-last), PyTorch semantics:
 /// training mode normalises with the batch's biased variance and updates the running
 /// statistics with the unbiased one; evaluation mode uses the running statistics.
+/// With `adding`, returns `adding + bn(x)` in the same pass (a sum of normalised branches, as in
+/// NAS cells, without a separate add).
 public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: Tensor?, runningVar: Tensor?,
-                      training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) -> Tensor {
+                      training: Bool, momentum: Float = 0.1, eps: Float = 1e-5, adding residual: Tensor? = nil) -> Tensor {
+    precondition(residual == nil || residual!.shape == x.shape,
+                 "batchNorm adding: shape \(residual?.shape ?? []) is not the input's \(x.shape)")
     let c = x.shape.last!
     let rows = x.count / c
     let mean = Tensor(zeros: [c]), invStd = Tensor(zeros: [c])
@@ -37,10 +41,11 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
         shift.data[ch] = (bias?.data[ch] ?? 0) - mean.data[ch] * scale.data[ch]
     }
     let out = Tensor(uninitializedShape: x.shape)
-    affinePerChannel(x, a: scale, b: nil, c: shift, into: out)
+    affinePerChannel(x, a: scale, b: residual.map { (Tensor(repeating: 1, shape: [c]), $0) }, c: shift, into: out)
     var inputs = [x]
     if let weight { inputs.append(weight) }
     if let bias { inputs.append(bias) }
+    if let residual { inputs.append(residual) }
     return out.recorded("batchNorm", inputs) { g in
         // Σg and Σg·x per channel; Σg·x̂ = σ⁻¹·(Σg·x − μ·Σg).
         let sums = channelSums(g, x)
@@ -69,6 +74,7 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
         var grads: [Tensor?] = [gx]
         if let weight { grads.append(weight.requiresGrad ? Tensor(shape: [c], data: sgx) : nil) }
         if let bias { grads.append(bias.requiresGrad ? Tensor(shape: [c], data: sg) : nil) }
+        if let residual { grads.append(residual.requiresGrad ? g : nil) }
         return grads
     }
 }

@@ -22,15 +22,17 @@ public func reluConv2d(_ x: Tensor, _ weight: Tensor, _ o: Conv2dOptions = Conv2
     return out.recorded("reluConv2d", [x, weight]) { gy in
         var gx: Tensor? = nil
         if x.requiresGrad {
-            let g = direct.inputGradientIsConvolution
-                ? direct.inputGradient(gy, weight)
-                : conv2dInputGradientByGEMM(gy, weight, x.shape,
-                                            makeWindow(h: h, w: w, c: cin, kh: kh, kw: kw, oh: oh, ow: ow, o), groups: 1)
-            let pg = UncheckedSendable(g.data), px = UncheckedSendable(x.data)
-            Parallel.forChunks(g.count, minChunk: elementwiseChunk) { _, range in
-                nas_relu_mask(pg.value + range.lowerBound, px.value + range.lowerBound, range.count)
+            if direct.inputGradientIsConvolution {
+                gx = direct.inputGradient(gy, weight, reluOf: x)
+            } else {
+                let g = conv2dInputGradientByGEMM(gy, weight, x.shape,
+                                                  makeWindow(h: h, w: w, c: cin, kh: kh, kw: kw, oh: oh, ow: ow, o), groups: 1)
+                let pg = UncheckedSendable(g.data), px = UncheckedSendable(x.data)
+                Parallel.forChunks(g.count, minChunk: elementwiseChunk) { _, range in
+                    nas_relu_mask(pg.value + range.lowerBound, px.value + range.lowerBound, range.count)
+                }
+                gx = g
             }
-            gx = g
         }
         return [gx, weight.requiresGrad ? direct.weightGradient(paddedBatch: padded, gy) : nil]
     }

@@ -22,6 +22,61 @@ final class NB201NetworkTests: XCTestCase {
     /// cells. The table's 204 anomalous rows are left out: 199 hold a fractional parameter count
     /// (an average carried over from other rows, which no build has), and five hold the count of
     /// another cell (listed below with their real counts, from the table's provenance README).
+    /// The network runs ReLU-conv as one op and adds each convolution edge to its node's sum
+    /// inside the batch norm's pass. Its loss and every gradient equal those of the same modules
+    /// composed from the plain ops (relu, conv2d, batchNorm, +), to within float32 reordering.
+    func testFusedEdgesMatchThePlainOpComposition() throws {
+        let cell = try NB201Cell(parsing: "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|")
+        let net = NB201Network(cell: cell, config: NB201NetworkConfig(channels: 8, cellsPerStage: 1), seed: 3)
+        var rng = SeededGenerator(seed: 4)
+        let x = Tensor.normal([4, 16, 12, 3], using: &rng)
+        let targets = [0, 3, 7, 9]
+        func plainUnit(_ u: ReLUConvBN, _ v: Tensor) -> Tensor { u.bn(u.conv(relu(v))) }
+        func plainForward(_ v: Tensor) throws -> Tensor {
+            var h = net.stemBN(net.stem(v))
+            for block in net.blocks {
+                if let r = block as? ResidualReduction {
+                    h = plainUnit(r.convB, plainUnit(r.convA, h)) + r.shortcut(avgPool2d(h, kernel: 2, stride: 2))
+                } else if let c = block as? NB201CellModule {
+                    var nodes: [Tensor?] = [h]
+                    for node in 1..<NB201Cell.nodeCount {
+                        var sum: Tensor? = nil
+                        for (e, edge) in NB201Cell.edges.enumerated() where edge.to == node {
+                            guard let input = nodes[edge.from] else { continue }
+                            let y: Tensor?
+                            switch c.edges[e].operation {
+                            case .none: y = nil
+                            case .skipConnect: y = input
+                            case .avgPool3x3: y = avgPool2d(input, kernel: 3, stride: 1, padding: 1, countIncludePad: false)
+                            case .conv1x1, .conv3x3: y = plainUnit(try XCTUnwrap(c.edges[e].unit), input)
+                            }
+                            if let y { sum = sum.map { $0 + y } ?? y }
+                        }
+                        nodes.append(sum)
+                    }
+                    h = try XCTUnwrap(nodes[NB201Cell.nodeCount - 1])
+                }
+            }
+            return net.classifier(globalAvgPool2d(relu(net.lastBN(h))))
+        }
+        func lossAndGradients(_ forward: (Tensor) throws -> Tensor) throws -> (Float, [[Float]]) {
+            let params = net.parameters()
+            params.forEach { $0.grad = nil }
+            let loss = crossEntropy(try forward(x), targets: targets)
+            loss.backward()
+            return (loss.item, try params.map { try XCTUnwrap($0.grad).array })
+        }
+        let (fusedLoss, fusedGrads) = try lossAndGradients { net($0) }
+        let (plainLoss, plainGrads) = try lossAndGradients(plainForward)
+        XCTAssertEqual(fusedLoss, plainLoss, accuracy: 1e-5 * max(1, abs(plainLoss)))
+        XCTAssertEqual(fusedGrads.count, plainGrads.count)
+        for (i, (f, p)) in zip(fusedGrads, plainGrads).enumerated() {
+            let scale = max(1e-3, p.map { abs($0) }.max() ?? 0)
+            let worst = zip(f, p).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worst, 1e-4 * scale, "parameter \(i): fused and plain gradients differ by \(worst) (largest \(scale))")
+        }
+    }
+
     func testParameterCountsMatchTheTable() throws {
         let table = try Table.require()
         let wrongInTable: [Int: Double] = [737: 0.185306, 5065: 0.802426, 15372: 1.045466, 6545: 1.045466, 11964: 1.045466]

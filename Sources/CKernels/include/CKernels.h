@@ -51,8 +51,9 @@ void nas_relu_forward(const float *x, long n, float *out);
 void nas_relu_backward(const float *g, const float *y, long n, float *gx);
 /// g[i] = 0 where x[i] <= 0 (in place): ReLU's backward folded into another op's input gradient.
 void nas_relu_mask(float *g, const float *x, long n);
-/// ReLU of `rows` image rows of [w, cin] written into rows of [wp, cinStride] (a padded buffer's interior).
-void nas_relu_pad_rows(const float *x, int rows, int w, int cin, int cinStride, int wp, float *dst);
+/// ReLU of an [h, w, cin] image written into a zero-bordered [h + 2ph, w + 2pw, cinStride] buffer
+/// (every value of the buffer is written: borders and channel padding get zeros).
+void nas_relu_pad_image(const float *x, int h, int w, int cin, int ph, int pw, int cinStride, float *dst);
 // GELU (exact erf form): y = x·Φ(x), and Φ(x) kept for the backward gx = g·(Φ(x) + x·φ(x)).
 void nas_gelu_forward(const float *x, long n, float *y, float *cdf);
 void nas_gelu_backward(const float *x, const float *cdf, const float *g, long n, float *gx);
