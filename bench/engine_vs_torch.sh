@@ -3,7 +3,7 @@
 # average pool, linear-10, cross-entropy, SGD momentum): SwiftNAS against PyTorch 2.13 CPU, both
 # on 2 threads, medians over 30 steps after 5 warm-up steps, in one run.
 # Last line: step_ratio=<swiftnas_ms / torch_ms> (torch_ms: the faster of eager NCHW and channels-last)
-# step_ratio_compiled=<swiftnas_ms / torch.compile's ms> (peak RSS is the eager runs').
+# step_ratio_compiled=<swiftnas_ms / torch.compile's ms, the faster layout> (peak RSS is the eager runs').
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS=${THREADS:-2}

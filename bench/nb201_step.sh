@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # One training step (forward, cross-entropy, backward, SGD with momentum) of the NAS-Bench-201
 # network of cell 6111 (C=16, N=5, batch 64×3×32×32): SwiftNAS against PyTorch 2.13 CPU on the same
-# number of threads — eager NCHW, eager channels-last and torch.compile (inductor) — in one run.
+# number of threads — eager NCHW and channels-last, torch.compile (inductor) of both — in one run.
 # Each side is timed REPEATS times (medians of STEPS steps after WARMUP) and its fastest median kept;
 # the load average is printed around each.
-# Last line: nb201_step_ratio_eager=<ours ÷ faster eager> nb201_step_ratio_compiled=<ours ÷ compiled>
+# Last line: nb201_step_ratio_eager=<ours ÷ faster eager> nb201_step_ratio_compiled=<ours ÷ faster compiled>
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS=${THREADS:-2}

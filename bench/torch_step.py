@@ -1,7 +1,7 @@
 """PyTorch peer of `swiftnas bench-step`: the reference CNN's full training step on CPU.
 
-Prints the median step time (ms) for NCHW and channels-last layouts and for `torch.compile`
-(inductor, NCHW; compiled during its warm-up), and the peak RSS.
+Prints the median step time (ms) for NCHW and channels-last layouts, eager and under
+`torch.compile` (inductor; compiled during its warm-up), and the eager runs' peak RSS.
 """
 import argparse
 import resource
@@ -46,9 +46,10 @@ def main():
     nchw = time_steps(False, a.batch_size, a.steps, a.warmup)
     cl = time_steps(True, a.batch_size, a.steps, a.warmup)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    compiled = time_steps(False, a.batch_size, a.steps, a.warmup, compiled=True)
+    compiled = [time_steps(layout, a.batch_size, a.steps, a.warmup, compiled=True) for layout in (False, True)]
     print(f"torch_nchw_ms={nchw:.3f} torch_channels_last_ms={cl:.3f} torch_step_ms={min(nchw, cl):.3f} "
-          f"torch_compiled_ms={compiled:.3f} peak_rss_mb={peak:.1f}")
+          f"torch_compiled_nchw_ms={compiled[0]:.3f} torch_compiled_channels_last_ms={compiled[1]:.3f} "
+          f"torch_compiled_ms={min(compiled):.3f} peak_rss_mb={peak:.1f}")
 
 
 if __name__ == "__main__":

@@ -122,9 +122,17 @@ typedef float v16u __attribute__((vector_size(64), aligned(4)));
 // the clone's instruction set (an ABI change the compiler refuses).
 #define load16(p) (*(const v16u *)(p))
 #define store16(p, v) (*(v16u *)(p) = (v))
-#define store_block(dst, v, bias, n) do {                                   \
+typedef int v16i __attribute__((vector_size(64)));
+#define load16i(p) (*(const v16i *)(p))
+// Stores n ≤ 16 lanes of v (+ bias); with a mask (laid out as dst), lanes whose mask value is not
+// positive are stored as 0 (ReLU's backward folded into the store).
+#define store_block(dst, v, bias, n, mask) do {                               \
         v16 t_ = (v);                                                         \
         if (bias) t_ += load16(bias);                                         \
+        if (mask) {                                                           \
+            if ((n) == 16) t_ = (v16)((v16i)t_ & (load16(mask) > 0));         \
+            else for (int k_ = 0; k_ < (n); k_++) if (!((mask)[k_] > 0)) t_[k_] = 0; \
+        }                                                                     \
         if ((n) == 16) store16(dst, t_);                                      \
         else for (int k_ = 0; k_ < (n); k_++) (dst)[k_] = t_[k_];             \
     } while (0)
@@ -132,7 +140,8 @@ typedef float v16u __attribute__((vector_size(64), aligned(4)));
 NAS_CLONES
 void nas_conv_direct_forward(const float *xp, int Wp, int cin, int cinStride,
                              const float *wt, int coutPad, int KH, int KW, int SH, int SW, int DH, int DW,
-                             int OH, int OW, int cout, const float *bias, float *out) {
+                             int OH, int OW, int cout, const float *bias, float *out,
+                             const float *mask, float *stats) {
     float biasPad[16];
     for (int co0 = 0; co0 < cout; co0 += 16) {
         const int nco = cout - co0 < 16 ? cout - co0 : 16;
@@ -145,6 +154,7 @@ void nas_conv_direct_forward(const float *xp, int Wp, int cin, int cinStride,
         // (7×7, 14×14) keep eight independent accumulators in flight too.
         const long P = (long)OH * OW;
         long p = 0;
+        v16 sum = {0}, sumSq = {0};
         for (; p + 8 <= P; p += 8) {
             long base[8];
             for (int k = 0; k < 8; k++) {
@@ -166,11 +176,20 @@ void nas_conv_direct_forward(const float *xp, int Wp, int cin, int cinStride,
                     }
                 }
             }
+            if (stats) {
+                sum += ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
+                sumSq += ((a0 * a0 + a1 * a1) + (a2 * a2 + a3 * a3)) + ((a4 * a4 + a5 * a5) + (a6 * a6 + a7 * a7));
+            }
             float *o = out + p * cout + co0;
-            store_block(o, a0, bp, nco);            store_block(o + cout, a1, bp, nco);
-            store_block(o + 2 * cout, a2, bp, nco); store_block(o + 3 * cout, a3, bp, nco);
-            store_block(o + 4 * cout, a4, bp, nco); store_block(o + 5 * cout, a5, bp, nco);
-            store_block(o + 6 * cout, a6, bp, nco); store_block(o + 7 * cout, a7, bp, nco);
+            const float *m = mask ? mask + p * cout + co0 : NULL;
+            store_block(o, a0, bp, nco, m);
+            store_block(o + cout, a1, bp, nco, m ? m + cout : NULL);
+            store_block(o + 2 * cout, a2, bp, nco, m ? m + 2 * cout : NULL);
+            store_block(o + 3 * cout, a3, bp, nco, m ? m + 3 * cout : NULL);
+            store_block(o + 4 * cout, a4, bp, nco, m ? m + 4 * cout : NULL);
+            store_block(o + 5 * cout, a5, bp, nco, m ? m + 5 * cout : NULL);
+            store_block(o + 6 * cout, a6, bp, nco, m ? m + 6 * cout : NULL);
+            store_block(o + 7 * cout, a7, bp, nco, m ? m + 7 * cout : NULL);
         }
         for (; p < P; p++) {
             const long oh = p / OW, ow = p % OW;
@@ -182,7 +201,11 @@ void nas_conv_direct_forward(const float *xp, int Wp, int cin, int cinStride,
                     for (int c = 0; c < cin; c++) a += load16(wr + (long)c * coutPad) * xr[c];
                 }
             }
-            store_block(out + p * cout + co0, a, bp, nco);
+            if (stats) { sum += a; sumSq += a * a; }
+            store_block(out + p * cout + co0, a, bp, nco, mask ? mask + p * cout + co0 : NULL);
+        }
+        if (stats) {
+            for (int k = 0; k < nco; k++) { stats[co0 + k] += sum[k]; stats[coutPad + co0 + k] += sumSq[k]; }
         }
     }
 }

@@ -77,11 +77,13 @@ public final class BatchNorm: Module, Layer {
                   training: training, momentum: momentum, eps: eps)
     }
 
-    /// `residual + self(x)`, the sum formed in the normalisation's own pass.
-    public func callAsFunction(_ x: Tensor, adding residual: Tensor) -> Tensor {
-        if isBypassed { return residual + x }
+    /// `residual + self(x)` (the sum formed in the normalisation's own pass), given x's per-channel
+    /// sums and sums of squares when its producer formed them (`reluConv2dWithChannelSums`).
+    public func callAsFunction(_ x: Tensor, adding residual: Tensor?, channelSums: [Double]?) -> Tensor {
+        if isBypassed { return residual.map { $0 + x } ?? x }
         return batchNorm(x, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
-                         training: training, momentum: momentum, eps: eps, adding: residual)
+                         training: training, momentum: momentum, eps: eps, adding: residual,
+                         channelSums: training ? channelSums : nil)
     }
 }
 

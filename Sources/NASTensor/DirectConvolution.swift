@@ -56,32 +56,57 @@ struct DirectConvolution {
         }
     }
 
-    /// The forward pass on a batch already padded (`reluPaddedBatch`).
-    func forward(paddedBatch xp: Tensor, _ weight: Tensor, into out: Tensor) {
+    /// The forward pass on a batch already padded (`reluPaddedBatch`). Returns the per-channel
+    /// sums and sums of squares of the output (`[2·Cout]`, as batch norm's statistics), formed
+    /// while the output is still in registers.
+    func forward(paddedBatch xp: Tensor, _ weight: Tensor, into out: Tensor) -> [Double] {
         let xs = UncheckedSendable(xp.data), size = hp * wp * cinStride
-        forward(weight, bias: nil, into: out, scratch: 0) { img, _ in UnsafePointer(xs.value + img * size) }
+        return forward(weight, bias: nil, into: out, scratch: 0, channelSums: true) { img, _ in UnsafePointer(xs.value + img * size) }
     }
 
     /// Runs the kernel per image on the padded image `image(img, scratch)` returns; `scratch` is
-    /// a zeroed per-worker buffer of `scratch` floats (nil when 0).
-    private func forward(_ weight: Tensor, bias: Tensor?, into out: Tensor, scratch: Int,
-                         image: (Int, UnsafeMutablePointer<Float>?) -> UnsafePointer<Float>) {
+    /// a zeroed per-worker buffer of `scratch` floats (nil when 0). With `channelSums`, returns
+    /// the output's per-channel sums and sums of squares: in float per image, in double across
+    /// images, reduced in worker order (deterministic for a thread count); otherwise `[]`.
+    @discardableResult
+    private func forward(_ weight: Tensor, bias: Tensor?, into out: Tensor, scratch: Int, channelSums: Bool = false,
+                         image: (Int, UnsafeMutablePointer<Float>?) -> UnsafePointer<Float>) -> [Double] {
         let packed = packWeight(weight)
         let ws = UncheckedSendable(packed.data), os = UncheckedSendable(out.data)
         let bs = UncheckedSendable(bias?.data)
-        Parallel.forChunks(n) { _, images in
-            let xp = scratch == 0 ? nil : UnsafeMutablePointer<Float>.allocate(capacity: scratch)
-            xp?.initialize(repeating: 0, count: scratch)
-            defer { xp?.deallocate() }
-            for img in images {
-                nas_conv_direct_forward(image(img, xp), Int32(wp), Int32(cin), Int32(cinStride), ws.value, Int32(coutPad),
-                                        Int32(kh), Int32(kw), Int32(o.stride.0), Int32(o.stride.1),
-                                        Int32(o.dilation.0), Int32(o.dilation.1), Int32(oh), Int32(ow), Int32(cout),
-                                        bs.value, os.value + img * oh * ow * cout)
+        let workers = Parallel.chunkCount(n)
+        var partial = [Double](repeating: 0, count: channelSums ? workers * 2 * cout : 0)
+        partial.withUnsafeMutableBufferPointer { buffer in
+            let ps = UncheckedSendable(buffer.baseAddress)
+            Parallel.forChunks(n) { worker, images in
+                let xp = scratch == 0 ? nil : UnsafeMutablePointer<Float>.allocate(capacity: scratch)
+                xp?.initialize(repeating: 0, count: scratch)
+                var imageSums = [Float](repeating: 0, count: channelSums ? 2 * coutPad : 0)
+                defer { xp?.deallocate() }
+                for img in images {
+                    imageSums.withUnsafeMutableBufferPointer { sums in
+                        if channelSums { sums.update(repeating: 0) }
+                        nas_conv_direct_forward(image(img, xp), Int32(wp), Int32(cin), Int32(cinStride), ws.value, Int32(coutPad),
+                                                Int32(kh), Int32(kw), Int32(o.stride.0), Int32(o.stride.1),
+                                                Int32(o.dilation.0), Int32(o.dilation.1), Int32(oh), Int32(ow), Int32(cout),
+                                                bs.value, os.value + img * oh * ow * cout, nil, channelSums ? sums.baseAddress : nil)
+                        if channelSums, let p = ps.value {
+                            let mine = p + worker * 2 * cout
+                            for c in 0..<cout {
+                                mine[c] += Double(sums[c])
+                                mine[cout + c] += Double(sums[coutPad + c])
+                            }
+                        }
+                    }
+                }
             }
         }
         // The kernels read `packed` through a raw pointer: keep it alive until they finish.
         withExtendedLifetime(packed) {}
+        guard channelSums else { return [] }
+        var total = [Double](repeating: 0, count: 2 * cout)
+        for w in 0..<workers { for i in 0..<(2 * cout) { total[i] += partial[w * 2 * cout + i] } }
+        return total
     }
 
     /// ReLU of every image of `x`, zero-bordered: `[N, Hp, Wp, cinStride]`. Convolving it is
@@ -128,8 +153,8 @@ struct DirectConvolution {
                 }
                 nas_conv_direct_forward(buf, Int32(gw), Int32(cout), Int32(cout), fs.value, Int32(cinPad),
                                         Int32(kh), Int32(kw), 1, 1, Int32(o.dilation.0), Int32(o.dilation.1),
-                                        Int32(h), Int32(w), Int32(cin), nil, gxs.value + img * h * w * cin)
-                if let x = xs.value { nas_relu_mask(gxs.value + img * h * w * cin, x + img * h * w * cin, h * w * cin) }
+                                        Int32(h), Int32(w), Int32(cin), nil, gxs.value + img * h * w * cin,
+                                        xs.value.map { UnsafePointer($0 + img * h * w * cin) }, nil)
             }
         }
         withExtendedLifetime(flipped) {}

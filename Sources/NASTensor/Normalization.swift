@@ -5,9 +5,11 @@ import Foundation
 /// training mode normalises with the batch's biased variance and updates the running
 /// statistics with the unbiased one; evaluation mode uses the running statistics.
 /// With `adding`, returns `adding + bn(x)` in the same pass (a sum of normalised branches, as in
-/// NAS cells, without a separate add).
+/// NAS cells, without a separate add). `channelSums` (training mode): x's per-channel sums and
+/// sums of squares, `[2·C]`, when its producer formed them already.
 public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: Tensor?, runningVar: Tensor?,
-                      training: Bool, momentum: Float = 0.1, eps: Float = 1e-5, adding residual: Tensor? = nil) -> Tensor {
+                      training: Bool, momentum: Float = 0.1, eps: Float = 1e-5, adding residual: Tensor? = nil,
+                      channelSums precomputed: [Double]? = nil) -> Tensor {
     precondition(residual == nil || residual!.shape == x.shape,
                  "batchNorm adding: shape \(residual?.shape ?? []) is not the input's \(x.shape)")
     let c = x.shape.last!
@@ -16,7 +18,9 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
     if training {
         precondition(rows > 1, "batchNorm in training mode needs more than one value per channel, got \(x.shape)")
         // Per-channel sum and sum of squares in double, per worker chunk, reduced in chunk order.
-        let sums = channelSums(x, nil)
+        // The producer of x may have summed it already (`reluConv2dWithChannelSums`).
+        let sums = precomputed ?? channelSums(x, nil)
+        precondition(sums.count == 2 * c, "batchNorm: \(sums.count) channel sums for \(c) channels")
         for ch in 0..<c {
             let m = sums[ch] / Double(rows)
             let ss = Swift.max(sums[c + ch] - Double(rows) * m * m, 0)

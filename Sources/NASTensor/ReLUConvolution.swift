@@ -6,10 +6,17 @@ import CKernels
 /// tensor is made, in the forward or the backward pass. NAS-Bench-201's ReLU-conv-BN edges are
 /// most of an NB201 network's work.
 public func reluConv2d(_ x: Tensor, _ weight: Tensor, _ o: Conv2dOptions = Conv2dOptions()) -> Tensor {
+    reluConv2dWithChannelSums(x, weight, o).output
+}
+
+/// `reluConv2d`, also returning the output's per-channel sums and sums of squares (`[2·Cout]`,
+/// what a following batch norm needs; nil where the op fell back to relu + conv2d).
+public func reluConv2dWithChannelSums(_ x: Tensor, _ weight: Tensor,
+                                      _ o: Conv2dOptions = Conv2dOptions()) -> (output: Tensor, channelSums: [Double]?) {
     precondition(x.rank == 4 && weight.rank == 4, "reluConv2d expects x [N,H,W,C] and weight [Cout,KH,KW,Cin], got \(x.shape), \(weight.shape)")
     let (cout, kh, kw, cin) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
     guard o.groups == 1, x.shape[3] == cin, DirectConvolution.applies(groups: 1, kh: kh, kw: kw, cin: cin, cout: cout) else {
-        return conv2d(relu(x), weight, o)
+        return (conv2d(relu(x), weight, o), nil)
     }
     let (h, w) = (x.shape[1], x.shape[2])
     let oh = windowOutputSize(h, kernel: kh, stride: o.stride.0, padding: o.padding.0, dilation: o.dilation.0)
@@ -18,8 +25,8 @@ public func reluConv2d(_ x: Tensor, _ weight: Tensor, _ o: Conv2dOptions = Conv2
     let direct = DirectConvolution(x: x.shape, weight: weight.shape, oh: oh, ow: ow, o)
     let padded = direct.reluPaddedBatch(x)
     let out = Tensor(uninitializedShape: [x.shape[0], oh, ow, cout])
-    direct.forward(paddedBatch: padded, weight, into: out)
-    return out.recorded("reluConv2d", [x, weight]) { gy in
+    let sums = direct.forward(paddedBatch: padded, weight, into: out)
+    let y = out.recorded("reluConv2d", [x, weight]) { gy in
         var gx: Tensor? = nil
         if x.requiresGrad {
             if direct.inputGradientIsConvolution {
@@ -36,4 +43,5 @@ public func reluConv2d(_ x: Tensor, _ weight: Tensor, _ o: Conv2dOptions = Conv2
         }
         return [gx, weight.requiresGrad ? direct.weightGradient(paddedBatch: padded, gy) : nil]
     }
+    return (y, sums)
 }

@@ -27,9 +27,13 @@ void nas_depthwise_backward_weight(const float *x, const float *gy, nas_window g
 /// xp: [Hp, Wp, cinStride] (already zero-padded; channels beyond cin ignored);
 /// wt: [KH, KW, cin, coutPad] (coutPad a multiple of 16, zero beyond cout);
 /// out: [OH, OW, cout] (overwritten), bias: [cout] or NULL.
+/// mask: NULL, or [OH, OW, cout]: outputs where it is not positive are written as 0.
+/// stats: NULL, or [2·coutPad]: per output channel, the sum and the sum of squares of the
+/// outputs (before bias and mask) are added to stats[c] and stats[coutPad + c].
 void nas_conv_direct_forward(const float *xp, int Wp, int cin, int cinStride,
                              const float *wt, int coutPad, int KH, int KW, int SH, int SW, int DH, int DW,
-                             int OH, int OW, int cout, const float *bias, float *out);
+                             int OH, int OW, int cout, const float *bias, float *out,
+                             const float *mask, float *stats);
 
 /// Weight gradient of the direct convolution for one image, accumulated into
 /// dwt: [KH, KW, cinStride, coutPad]. xp as above with cinStride a multiple of 16;
