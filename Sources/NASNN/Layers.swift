@@ -137,7 +137,27 @@ public final class Sequential: Module, Layer {
     public init(_ layers: [any Layer]) { self.layers = layers }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        layers.reduce(x) { $1($0) }
+        var h = x, i = 0
+        while i < layers.count {
+            // ReLU then a convolution run as one op (`reluConv2d`); a batch norm right after takes
+            // the per-channel sums that op formed. The same values as layer by layer, to within
+            // float32 reordering.
+            if i + 1 < layers.count, (layers[i] as? Lambda)?.name == "relu", let conv = layers[i + 1] as? Conv2d,
+               conv.options.groups == 1 {
+                let (y, sums) = reluConv2dWithChannelSums(h, conv.weight, bias: conv.bias, conv.options)
+                if i + 2 < layers.count, let bn = layers[i + 2] as? BatchNorm {
+                    h = bn(y, adding: nil, channelSums: sums)
+                    i += 3
+                } else {
+                    h = y
+                    i += 2
+                }
+                continue
+            }
+            h = layers[i](h)
+            i += 1
+        }
+        return h
     }
 }
 

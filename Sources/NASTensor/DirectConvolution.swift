@@ -59,9 +59,10 @@ struct DirectConvolution {
     /// The forward pass on a batch already padded (`reluPaddedBatch`). Returns the per-channel
     /// sums and sums of squares of the output (`[2·Cout]`, as batch norm's statistics), formed
     /// while the output is still in registers.
-    func forward(paddedBatch xp: Tensor, _ weight: Tensor, into out: Tensor) -> [Double] {
+    /// The sums are of the outputs before the bias.
+    func forward(paddedBatch xp: Tensor, _ weight: Tensor, bias: Tensor?, into out: Tensor) -> [Double] {
         let xs = UncheckedSendable(xp.data), size = hp * wp * cinStride
-        return forward(weight, bias: nil, into: out, scratch: 0, channelSums: true) { img, _ in UnsafePointer(xs.value + img * size) }
+        return forward(weight, bias: bias, into: out, scratch: 0, channelSums: true) { img, _ in UnsafePointer(xs.value + img * size) }
     }
 
     /// Runs the kernel per image on the padded image `image(img, scratch)` returns; `scratch` is

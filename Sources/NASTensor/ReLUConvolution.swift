@@ -1,23 +1,24 @@
 import CKernels
 
-/// `conv2d(relu(x), weight)` (groups 1, no bias) as one op: the ReLU is applied while the input is
+/// `conv2d(relu(x), weight, bias:)` (groups 1) as one op: the ReLU is applied while the input is
 /// copied into the convolution's zero-bordered buffer, that buffer is kept for the weight
 /// gradient (no second copy), and ReLU's backward is a mask on the input gradient. No ReLU output
 /// tensor is made, in the forward or the backward pass. NAS-Bench-201's ReLU-conv-BN edges are
 /// most of an NB201 network's work.
-public func reluConv2d(_ x: Tensor, _ weight: Tensor, _ o: Conv2dOptions = Conv2dOptions()) -> Tensor {
-    reluConv2dWithChannelSums(x, weight, o).output
+public func reluConv2d(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil, _ o: Conv2dOptions = Conv2dOptions()) -> Tensor {
+    reluConv2dWithChannelSums(x, weight, bias: bias, o).output
 }
 
 /// `reluConv2d`, also returning the output's per-channel sums and sums of squares (`[2·Cout]`,
 /// what a following batch norm needs; nil where the op fell back to relu + conv2d).
-public func reluConv2dWithChannelSums(_ x: Tensor, _ weight: Tensor,
+public func reluConv2dWithChannelSums(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil,
                                       _ o: Conv2dOptions = Conv2dOptions()) -> (output: Tensor, channelSums: [Double]?) {
     precondition(x.rank == 4 && weight.rank == 4, "reluConv2d expects x [N,H,W,C] and weight [Cout,KH,KW,Cin], got \(x.shape), \(weight.shape)")
     let (cout, kh, kw, cin) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
     guard o.groups == 1, x.shape[3] == cin, DirectConvolution.applies(groups: 1, kh: kh, kw: kw, cin: cin, cout: cout) else {
-        return (conv2d(relu(x), weight, o), nil)
+        return (conv2d(relu(x), weight, bias: bias, o), nil)
     }
+    precondition(bias == nil || bias!.count == cout, "reluConv2d bias has \(bias!.count) values for \(cout) channels")
     let (h, w) = (x.shape[1], x.shape[2])
     let oh = windowOutputSize(h, kernel: kh, stride: o.stride.0, padding: o.padding.0, dilation: o.dilation.0)
     let ow = windowOutputSize(w, kernel: kw, stride: o.stride.1, padding: o.padding.1, dilation: o.dilation.1)
@@ -25,8 +26,17 @@ public func reluConv2dWithChannelSums(_ x: Tensor, _ weight: Tensor,
     let direct = DirectConvolution(x: x.shape, weight: weight.shape, oh: oh, ow: ow, o)
     let padded = direct.reluPaddedBatch(x)
     let out = Tensor(uninitializedShape: [x.shape[0], oh, ow, cout])
-    let sums = direct.forward(paddedBatch: padded, weight, into: out)
-    let y = out.recorded("reluConv2d", [x, weight]) { gy in
+    var sums = direct.forward(paddedBatch: padded, weight, bias: bias, into: out)
+    if let bias {
+        // The kernel sums the outputs before the bias b: Σ(a+b) = Σa + P·b, Σ(a+b)² = Σa² + 2b·Σa + P·b².
+        let rows = Double(out.count / cout)
+        for c in 0..<cout {
+            let b = Double(bias.data[c])
+            sums[cout + c] += 2 * b * sums[c] + rows * b * b
+            sums[c] += rows * b
+        }
+    }
+    let y = out.recorded("reluConv2d", bias.map { [x, weight, $0] } ?? [x, weight]) { gy in
         var gx: Tensor? = nil
         if x.requiresGrad {
             if direct.inputGradientIsConvolution {
@@ -41,7 +51,9 @@ public func reluConv2dWithChannelSums(_ x: Tensor, _ weight: Tensor,
                 gx = g
             }
         }
-        return [gx, weight.requiresGrad ? direct.weightGradient(paddedBatch: padded, gy) : nil]
+        var grads = [gx, weight.requiresGrad ? direct.weightGradient(paddedBatch: padded, gy) : nil]
+        if let bias { grads.append(bias.requiresGrad ? gy.reshaped([-1, cout]).sum(axes: [0]) : nil) }
+        return grads
     }
     return (y, sums)
 }

@@ -97,6 +97,35 @@ final class OptimizerTests: XCTestCase {
 }
 
 final class ModuleTests: XCTestCase {
+    /// `Sequential` runs ReLU → Conv2d (→ BatchNorm) as one fused op. The reference CNN's loss,
+    /// every gradient and the batch norms' running statistics equal those of its layers applied
+    /// one by one, to within float32 reordering.
+    func testSequentialFusionMatchesLayerByLayer() throws {
+        var rng = SeededGenerator(seed: 5)
+        let net = ModelZoo.referenceCNN(channels: 3, classes: 10, using: &rng)
+        let x = Tensor.normal([4, 9, 7, 3], using: &rng)
+        let targets = [1, 2, 3, 4]
+        func run(_ forward: (Tensor) -> Tensor) throws -> (Float, [[Float]], [[Float]]) {
+            let params = net.parameters()
+            params.forEach { $0.grad = nil }
+            let buffers = net.namedBuffers().map(\.1)
+            let saved = buffers.map { $0.copy() }
+            let loss = crossEntropy(forward(x), targets: targets)
+            loss.backward()
+            let running = buffers.map(\.array)
+            for (b, s) in zip(buffers, saved) { b.data.update(from: s.data, count: s.count) }
+            return (loss.item, try params.map { try XCTUnwrap($0.grad).array }, running)
+        }
+        let (fusedLoss, fusedGrads, fusedRunning) = try run { net($0) }
+        let (plainLoss, plainGrads, plainRunning) = try run { v in net.layers.reduce(v) { $1($0) } }
+        XCTAssertEqual(fusedLoss, plainLoss, accuracy: 1e-5 * max(1, abs(plainLoss)))
+        for (i, (f, p)) in zip(fusedGrads + fusedRunning, plainGrads + plainRunning).enumerated() {
+            let scale = max(1e-3, p.map { abs($0) }.max() ?? 0)
+            let worst = zip(f, p).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worst, 1e-4 * scale, "tensor \(i): fused and layer-by-layer differ by \(worst)")
+        }
+    }
+
     func testParametersBuffersAndNames() {
         var rng = SeededGenerator(seed: 0)
         let model = ModelZoo.smallCNN(height: 28, width: 28, channels: 1, classes: 10, using: &rng)

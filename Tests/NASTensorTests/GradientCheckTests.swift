@@ -287,24 +287,39 @@ final class GradientCheckTests: XCTestCase {
     /// kernels' shapes (padded, pointwise, strided, channel counts off multiples of 16) and on the
     /// fallback (more output channels than the direct kernels take).
     func testReLUConv2dMatchesReLUThenConv() throws {
-        let cases: [(String, [Int], [Int], Conv2dOptions)] = [
-            ("3x3 padding 1, 16 channels", [3, 6, 5, 16], [16, 3, 3, 16], Conv2dOptions(padding: 1)),
-            ("1x1, 16 channels", [2, 4, 4, 16], [16, 1, 1, 16], Conv2dOptions()),
-            ("1x1, 5 to 7 channels", [2, 4, 3, 5], [7, 1, 1, 5], Conv2dOptions()),
-            ("3x3 stride 2 padding 1", [2, 7, 6, 3], [20, 3, 3, 3], Conv2dOptions(stride: 2, padding: 1)),
-            ("fallback: 130 output channels", [1, 4, 4, 4], [130, 3, 3, 4], Conv2dOptions(padding: 1)),
+        let cases: [(String, [Int], [Int], Conv2dOptions, Bool)] = [
+            ("3x3 padding 1, 16 channels", [3, 6, 5, 16], [16, 3, 3, 16], Conv2dOptions(padding: 1), false),
+            ("3x3 padding 1, bias", [2, 5, 5, 3], [16, 3, 3, 3], Conv2dOptions(padding: 1), true),
+            ("1x1, 16 channels", [2, 4, 4, 16], [16, 1, 1, 16], Conv2dOptions(), false),
+            ("1x1, 5 to 7 channels, bias", [2, 4, 3, 5], [7, 1, 1, 5], Conv2dOptions(), true),
+            ("3x3 stride 2 padding 1", [2, 7, 6, 3], [20, 3, 3, 3], Conv2dOptions(stride: 2, padding: 1), false),
+            ("fallback: 130 output channels", [1, 4, 4, 4], [130, 3, 3, 4], Conv2dOptions(padding: 1), true),
         ]
-        for (name, xs, ws, o) in cases {
-            let x = randn(xs, &rng), w = randn(ws, &rng, std: 0.3)
-            let fx = x.copy(), fw = w.copy(), rx = x.copy(), rw = w.copy()
-            [fx, fw, rx, rw].forEach { $0.requiresGrad = true }
-            let fused = reluConv2d(fx, fw, o), reference = conv2d(relu(rx), rw, o)
+        for (name, xs, ws, o, hasBias) in cases {
+            let x = randn(xs, &rng), w = randn(ws, &rng, std: 0.3), b = randn([ws[0]], &rng)
+            let fx = x.copy(), fw = w.copy(), fb = b.copy(), rx = x.copy(), rw = w.copy(), rb = b.copy()
+            [fx, fw, fb, rx, rw, rb].forEach { $0.requiresGrad = true }
+            let (fused, sums) = reluConv2dWithChannelSums(fx, fw, bias: hasBias ? fb : nil, o)
+            let reference = conv2d(relu(rx), rw, bias: hasBias ? rb : nil, o)
             assertClose(fused, reference, rtol: 1e-5, atol: 1e-6, "\(name): forward")
+            if let sums {
+                // The per-channel sums and sums of squares of the output, as batch norm takes them.
+                let c = ws[0], rows = reference.count / c
+                var expected = [Double](repeating: 0, count: 2 * c)
+                for r in 0..<rows { for k in 0..<c {
+                    let v = Double(reference.data[r * c + k])
+                    expected[k] += v; expected[c + k] += v * v
+                }}
+                for k in 0..<(2 * c) {
+                    XCTAssertEqual(sums[k], expected[k], accuracy: 1e-4 * max(1, abs(expected[k])), "\(name): channel sum \(k)")
+                }
+            }
             let r = randn(reference.shape, &rng)
             fused.backward(r)
             reference.backward(r)
             assertClose(fx.grad, try XCTUnwrap(rx.grad), rtol: 1e-5, atol: 1e-6, "\(name): input gradient")
             assertClose(fw.grad, try XCTUnwrap(rw.grad), rtol: 1e-5, atol: 1e-6, "\(name): weight gradient")
+            if hasBias { assertClose(fb.grad, try XCTUnwrap(rb.grad), rtol: 1e-5, atol: 1e-6, "\(name): bias gradient") }
         }
         // Against finite differences, with inputs kept away from ReLU's kink.
         let x = randn([2, 5, 4, 3], &rng)
