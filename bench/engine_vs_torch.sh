@@ -9,10 +9,9 @@ cd "$(dirname "$0")/.."
 THREADS=${THREADS:-2}
 PYTHON=${PYTHON:-.venv/bin/python3}   # a Python with torch 2.13 (scripts/install-deps.sh makes .venv)
 [ -x "$PYTHON" ] || PYTHON=python3
-source bench/load.sh
-swift build -c release --product swiftnas >/dev/null
+source bench/swiftnas_build.sh
 load_before "SwiftNAS"
-ours=$(.build/release/swiftnas bench-step --threads "$THREADS" --steps 30 --warmup 5)
+ours=$("$BIN" bench-step --threads "$THREADS" --steps 30 --warmup 5)
 load_after "SwiftNAS"
 load_before "PyTorch"
 theirs=$("$PYTHON" bench/torch_step.py --threads "$THREADS" --steps 30 --warmup 5)

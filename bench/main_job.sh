@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's main job — NASWOT picks a NAS-Bench-201 cell from 100 random ones on one batch of
-# Fashion-MNIST, then the chosen cell is trained (C=16, N=1, 2 epochs on all 54,000 training
+# Fashion-MNIST, then the chosen cell is trained (C=16, N=1, 3 epochs on all 54,000 training
 # images, the default recipe) and tested on the 10,000 test images — timed end to end per seed,
 # after the build, with the load average around each run.
 # Last line: main_job seeds=<…> test_accuracy=<per seed> seconds=<per seed>
@@ -16,7 +16,7 @@ accs=() secs=()
 for seed in $SEEDS; do
     load_before "seed $seed"
     start=$(date +%s.%N)
-    "$BIN" search --space nb201 --strategy naswot --samples 100 --data "$DATA" --train-epochs 2 --channels 16 --cells 1 \
+    "$BIN" search --space nb201 --strategy naswot --samples 100 --data "$DATA" --train-epochs 3 --channels 16 --cells 1 \
         --seed "$seed" --store "$out/seed$seed.sqlite" --quiet | tee "$out/seed$seed.txt"
     end=$(date +%s.%N)
     load_after "seed $seed"

@@ -192,6 +192,12 @@ final class BadInputTests: XCTestCase {
         try assertRefused(["search", "--strategy", "rea", "--samples", "5"], mentions: "--samples applies to --strategy naswot only")
         try assertRefused(["search", "--strategy", "darts", "--proxy", "synflow"], mentions: "--proxy applies to --strategy naswot only")
         try assertRefused(["search", "--strategy", "naswot", "--param", "population=3"], mentions: "naswot has no hyper-parameter 'population'")
+        for (setting, mentions) in [("momentum=2", "--momentum must be in [0, 1)"), ("lr", "--train-param expects key=value"),
+                                    ("depth=3", "--train-param has no key 'depth'"), ("lr=fast", "--train-param lr=fast: not a number"),
+                                    ("schedule=linear", "expected cosine, step or constant"), ("flip=yes", "expected true or false")] {
+            try assertRefused(["search", "--strategy", "naswot", "--train-epochs", "1", "--train-param", setting], mentions: mentions)
+        }
+        try assertRefused(["search", "--strategy", "rea", "--train-param", "lr=0.1"], mentions: "--train-param applies to --strategy naswot only")
         try assertRefused(["search", "--strategy", "rea", "--checkpoint", path("c.safetensors")], mentions: "--checkpoint applies")
         try assertRefused(["search", "--strategy", "rea", "--data", folder.path], mentions: "--data applies")
     }
@@ -675,6 +681,23 @@ final class BadInputTests: XCTestCase {
         + "('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], "
         + "reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), "
         + "('skip_connect', 2), ('skip_connect', 2), ('avg_pool_3x3', 0)], reduce_concat=[2, 3, 4, 5])"
+
+    /// The main job's path end to end on a small scale: NASWOT picks a cell, the cell is trained
+    /// with the recipe the flags set, the summary names that recipe and the time of each phase,
+    /// and the same store with another recipe is refused.
+    func testNASWOTTrainsTheChosenCellWithTheRecipeGiven() throws {
+        let data = ProcessInfo.processInfo.environment["SWIFTNAS_FMNIST"] ?? "/usr/share/datasets/fashion-mnist"
+        let store = path("naswot.sqlite")
+        let common = ["search", "--strategy", "naswot", "--samples", "3", "--data", data, "--train-epochs", "1", "--train-limit", "600",
+                      "--channels", "4", "--cells", "1", "--store", store, "--quiet"]
+        let o = try swiftnas(common + ["--train-param", "batch_size=32", "--train-param", "lr=0.05"], timeout: 120)
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertTrue(o.stdout.contains("lr 0.05") && o.stdout.contains("batch 32"), o.stdout)
+        XCTAssertTrue(o.stdout.contains("trained 1 epochs: validation"), o.stdout)
+        XCTAssertTrue(o.stdout.contains("phases: reading data") && o.stdout.contains("scoring 3 cells")
+                      && o.stdout.contains("training and testing the chosen cell"), o.stdout)
+        try assertRefused(common + ["--train-param", "batch_size=64"], mentions: "batch 64")
+    }
 
     /// A cnn, an NB201 network, a Post-LN ViT and a DARTS network trained briefly on Fashion-MNIST (from apt), exported, and run by
     /// onnxruntime and PyTorch on the 64 test images of the export: outputs within 1e-4 of SwiftNAS's.
