@@ -14,19 +14,12 @@ import time
 import torch
 
 from naswot_torch import NB201Network
-from torch_timing import median_step_ms
+from torch_timing import median_step_ms, sgd_step_setup
 
 
 def make(arch, c, n, batch, channels_last):
     torch.manual_seed(0)
-    model = NB201Network(arch, 3, 10, c=c, n=n)
-    x = torch.randn(batch, 3, 32, 32)
-    y = torch.arange(batch) % 10
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-        x = x.contiguous(memory_format=torch.channels_last)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    return model, x, y, opt
+    return sgd_step_setup(NB201Network(arch, 3, 10, c=c, n=n), batch, channels_last)
 
 
 def main():

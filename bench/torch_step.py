@@ -9,7 +9,7 @@ import resource
 import torch
 import torch.nn as nn
 
-from torch_timing import median_step_ms
+from torch_timing import median_step_ms, sgd_step_setup
 
 
 def reference_cnn():
@@ -23,13 +23,7 @@ def reference_cnn():
 
 def time_steps(channels_last, batch, steps, warmup, compiled=False):
     torch.manual_seed(0)
-    model = reference_cnn()
-    x = torch.randn(batch, 3, 32, 32)
-    y = torch.arange(batch) % 10
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-        x = x.contiguous(memory_format=torch.channels_last)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    model, x, y, opt = sgd_step_setup(reference_cnn(), batch, channels_last)
     forward = torch.compile(model) if compiled else model
     # Compiling happens in the first warm-up steps.
     return median_step_ms(forward, x, y, opt, steps, max(warmup, 3) if compiled else warmup)
