@@ -97,7 +97,7 @@ public func conv2d(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil, _ o: Conv
             let gx: Tensor? = !x.requiresGrad ? nil : direct.inputGradientIsConvolution
                 ? direct.inputGradient(gy, weight) : conv2dInputGradientByGEMM(gy, weight, x.shape, geo, groups: 1)
             var grads: [Tensor?] = [gx, weight.requiresGrad ? direct.weightGradient(x, gy) : nil]
-            if let bias { grads.append(bias.requiresGrad ? gy.reshaped([n * p, cout]).sum(axes: [0]) : nil) }
+            if let bias { grads.append(bias.requiresGrad ? channelSum(gy) : nil) }
             return grads
         }
         let gys = UncheckedSendable(gy.data)
@@ -144,7 +144,7 @@ public func conv2d(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil, _ o: Conv
             gw = depthwise ? sum.permuted([1, 0]).reshaped(weight.shape) : sum
         }
         var grads: [Tensor?] = [gx, gw]
-        if let bias { grads.append(bias.requiresGrad ? gy.reshaped([n * p, cout]).sum(axes: [0]) : nil) }
+        if let bias { grads.append(bias.requiresGrad ? channelSum(gy) : nil) }
         return grads
     }
 }
@@ -215,7 +215,7 @@ public func convTranspose2d(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil, 
             gw = sum
         }
         var grads: [Tensor?] = [gx, gw]
-        if let bias { grads.append(bias.requiresGrad ? gy.reshaped([-1, cout]).sum(axes: [0]) : nil) }
+        if let bias { grads.append(bias.requiresGrad ? channelSum(gy) : nil) }
         return grads
     }
 }

@@ -196,7 +196,7 @@ struct DirectConvolution {
                     for p in 0..<(oh * ow) { (padded + p * coutPad).update(from: g + p * cout, count: cout) }
                     g = UnsafePointer(padded)
                 }
-                nas_conv_direct_weight_grad(x, Int32(wp), Int32(cinStride), g, Int32(coutPad), Int32(kh), Int32(kw),
+                nas_conv_direct_weight_grad(x, Int32(wp), Int32(cin), Int32(cinStride), g, Int32(coutPad), Int32(kh), Int32(kw),
                                             Int32(o.stride.0), Int32(o.stride.1), Int32(o.dilation.0), Int32(o.dilation.1),
                                             Int32(oh), Int32(ow), ps.value[worker])
             }

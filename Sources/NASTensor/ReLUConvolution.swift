@@ -52,7 +52,7 @@ public func reluConv2dWithChannelSums(_ x: Tensor, _ weight: Tensor, bias: Tenso
             }
         }
         var grads = [gx, weight.requiresGrad ? direct.weightGradient(paddedBatch: padded, gy) : nil]
-        if let bias { grads.append(bias.requiresGrad ? gy.reshaped([-1, cout]).sum(axes: [0]) : nil) }
+        if let bias { grads.append(bias.requiresGrad ? channelSum(gy) : nil) }
         return grads
     }
     return (y, sums)

@@ -267,6 +267,11 @@ final class GradientCheckTests: XCTestCase {
         checkConv("dilation 2", x: [1, 6, 6, 2], w: [2, 3, 3, 2], bias: false, Conv2dOptions(padding: 1, dilation: 2))
         checkConv("asymmetric", x: [1, 5, 6, 2], w: [2, 3, 2, 2], bias: true,
                   Conv2dOptions(stride: (2, 1), padding: (1, 0), dilation: (1, 2)))
+        // The weight-gradient kernel's tiles: 1, 4 and 8 input channels, and 16 + 1.
+        checkConv("one input channel", x: [2, 5, 5, 1], w: [3, 3, 3, 1], bias: true, Conv2dOptions(padding: 1))
+        checkConv("four input channels", x: [1, 4, 5, 4], w: [2, 3, 3, 4], bias: false, Conv2dOptions(padding: 1))
+        checkConv("six input channels", x: [1, 4, 4, 6], w: [2, 3, 3, 6], bias: false, Conv2dOptions(padding: 1))
+        checkConv("seventeen input channels", x: [1, 3, 3, 17], w: [2, 3, 3, 17], bias: false, Conv2dOptions(padding: 1))
     }
 
     func testConv2dGrouped() {

@@ -36,9 +36,10 @@ void nas_conv_direct_forward(const float *xp, int Wp, int cin, int cinStride,
                              const float *mask, float *stats);
 
 /// Weight gradient of the direct convolution for one image, accumulated into
-/// dwt: [KH, KW, cinStride, coutPad]. xp as above with cinStride a multiple of 16;
+/// dwt: [KH, KW, cinStride, coutPad] (rows of channels ≥ cin are left alone). xp as above with
+/// cinStride a multiple of 16 and zeros in the channels from cin on;
 /// gy: [OH, OW, coutPad] (coutPad a multiple of 16, zero beyond cout).
-void nas_conv_direct_weight_grad(const float *xp, int Wp, int cinStride,
+void nas_conv_direct_weight_grad(const float *xp, int Wp, int cin, int cinStride,
                                  const float *gy, int coutPad, int KH, int KW, int SH, int SW, int DH, int DW,
                                  int OH, int OW, float *dwt);
 
