@@ -123,7 +123,6 @@ typedef float v16u __attribute__((vector_size(64), aligned(4)));
 #define load16(p) (*(const v16u *)(p))
 #define store16(p, v) (*(v16u *)(p) = (v))
 typedef int v16i __attribute__((vector_size(64)));
-#define load16i(p) (*(const v16i *)(p))
 // Stores n ≤ 16 lanes of v (+ bias); with a mask (laid out as dst), lanes whose mask value is not
 // positive are stored as 0 (ReLU's backward folded into the store).
 #define store_block(dst, v, bias, n, mask) do {                               \

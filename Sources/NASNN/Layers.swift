@@ -71,11 +71,7 @@ public final class BatchNorm: Module, Layer {
         self.eps = eps
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        if isBypassed { return x }
-        return batchNorm(x, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
-                  training: training, momentum: momentum, eps: eps)
-    }
+    public func callAsFunction(_ x: Tensor) -> Tensor { callAsFunction(x, adding: nil, channelSums: nil) }
 
     /// `residual + self(x)` (the sum formed in the normalisation's own pass), given x's per-channel
     /// sums and sums of squares when its producer formed them (`reluConv2dWithChannelSums`).

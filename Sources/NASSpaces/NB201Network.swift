@@ -42,9 +42,8 @@ public final class ReLUConvBN: Module {
     /// `residual + self(x)`, the sum formed by the batch norm's own pass (cell nodes sum edges).
     public func callAsFunction(_ x: Tensor, adding residual: Tensor?, observer: NB201Network.Observer?) -> Tensor {
         observer?(.reluInput, x)
-        // The conv has no bias (NAS-Bench-201's): ReLU and conv run as one op, which also sums
-        // its output per channel for the batch norm.
-        let (y, sums) = conv.bias == nil ? reluConv2dWithChannelSums(x, conv.weight, conv.options) : (conv(relu(x)), nil)
+        // ReLU and conv run as one op, which also sums its output per channel for the batch norm.
+        let (y, sums) = reluConv2dWithChannelSums(x, conv.weight, bias: conv.bias, conv.options)
         observer?(.convOutput, y)
         return bn(y, adding: residual, channelSums: sums)
     }

@@ -59,7 +59,6 @@ struct DirectConvolution {
     /// The forward pass on a batch already padded (`reluPaddedBatch`). Returns the per-channel
     /// sums and sums of squares of the output (`[2·Cout]`, as batch norm's statistics), formed
     /// while the output is still in registers.
-    /// The sums are of the outputs before the bias.
     func forward(paddedBatch xp: Tensor, _ weight: Tensor, bias: Tensor?, into out: Tensor) -> [Double] {
         let xs = UncheckedSendable(xp.data), size = hp * wp * cinStride
         return forward(weight, bias: bias, into: out, scratch: 0, channelSums: true) { img, _ in UnsafePointer(xs.value + img * size) }
@@ -105,9 +104,17 @@ struct DirectConvolution {
         // The kernels read `packed` through a raw pointer: keep it alive until they finish.
         withExtendedLifetime(packed) {}
         guard channelSums else { return [] }
-        var total = [Double](repeating: 0, count: 2 * cout)
-        for w in 0..<workers { for i in 0..<(2 * cout) { total[i] += partial[w * 2 * cout + i] } }
-        return total
+        var sums = sumOfWorkerRows(partial, workers: workers, width: 2 * cout)
+        if let bias {
+            // The kernel sums the outputs a before the bias b: Σ(a+b) = Σa + P·b, Σ(a+b)² = Σa² + 2b·Σa + P·b².
+            let rows = Double(n * oh * ow)
+            for c in 0..<cout {
+                let b = Double(bias.data[c])
+                sums[cout + c] += 2 * b * sums[c] + rows * b * b
+                sums[c] += rows * b
+            }
+        }
+        return sums
     }
 
     /// ReLU of every image of `x`, zero-bordered: `[N, Hp, Wp, cinStride]`. Convolving it is

@@ -105,9 +105,7 @@ private func channelSums(_ u: Tensor, _ v: Tensor?) -> [Double] {
                              range.count, Int32(channels), pp.value + w * 2 * channels)
         }
     }
-    var total = [Double](repeating: 0, count: 2 * channels)
-    for w in 0..<workers { for i in 0..<(2 * channels) { total[i] += partial[w * 2 * channels + i] } }
-    return total
+    return sumOfWorkerRows(partial, workers: workers, width: 2 * channels)
 }
 
 /// out = a·u + b·v + c per channel (last axis), where `b` optionally pairs coefficients with a second tensor.

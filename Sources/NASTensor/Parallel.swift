@@ -47,3 +47,11 @@ public enum Parallel {
         max(1, min(threadCount, n / max(minChunk, 1)))
     }
 }
+
+/// The sum of `workers` rows of `width` partial results laid out row after row, added in worker
+/// order (deterministic for a thread count).
+func sumOfWorkerRows(_ partial: [Double], workers: Int, width: Int) -> [Double] {
+    var total = [Double](repeating: 0, count: width)
+    for w in 0..<workers { for i in 0..<width { total[i] += partial[w * width + i] } }
+    return total
+}

@@ -26,16 +26,7 @@ public func reluConv2dWithChannelSums(_ x: Tensor, _ weight: Tensor, bias: Tenso
     let direct = DirectConvolution(x: x.shape, weight: weight.shape, oh: oh, ow: ow, o)
     let padded = direct.reluPaddedBatch(x)
     let out = Tensor(uninitializedShape: [x.shape[0], oh, ow, cout])
-    var sums = direct.forward(paddedBatch: padded, weight, bias: bias, into: out)
-    if let bias {
-        // The kernel sums the outputs before the bias b: Σ(a+b) = Σa + P·b, Σ(a+b)² = Σa² + 2b·Σa + P·b².
-        let rows = Double(out.count / cout)
-        for c in 0..<cout {
-            let b = Double(bias.data[c])
-            sums[cout + c] += 2 * b * sums[c] + rows * b * b
-            sums[c] += rows * b
-        }
-    }
+    let sums = direct.forward(paddedBatch: padded, weight, bias: bias, into: out)
     let y = out.recorded("reluConv2d", bias.map { [x, weight, $0] } ?? [x, weight]) { gy in
         var gx: Tensor? = nil
         if x.requiresGrad {

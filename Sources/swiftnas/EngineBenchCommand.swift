@@ -36,14 +36,13 @@ struct EngineBenchCommand: ParsableCommand {
         if let threads { Parallel.threadCount = threads }
         var rng = SeededGenerator(seed: 0)
         let model: any Layer, opt: any Optimizer, x: Tensor
+        if ["refcnn", "nb201"].contains(self.model), !params.isEmpty { throw ValidationError("--param applies to --model vit only") }
         switch self.model {
         case "refcnn":
-            guard params.isEmpty else { throw ValidationError("--param applies to --model vit only") }
             let cnn = ModelZoo.referenceCNN(channels: 3, classes: 10, using: &rng)
             (model, opt) = (cnn, SGD(cnn.parameters(), lr: 0.01, momentum: 0.9))
             x = Tensor.normal([batchSize, 32, 32, 3], using: &rng)
         case "nb201":
-            guard params.isEmpty else { throw ValidationError("--param applies to --model vit only") }
             let cell: NB201Cell
             do { cell = try NB201Cell(parsing: arch) } catch { throw ValidationError("--arch: \(error)") }
             let net = NB201Network(cell: cell, config: NB201NetworkConfig(channels: channels, cellsPerStage: cells), seed: 0)

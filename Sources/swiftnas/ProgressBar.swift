@@ -1,4 +1,5 @@
 import Foundation
+import NASEstimators
 
 /// A one-line progress bar on standard error. On a terminal it redraws in place; otherwise
 /// (CI logs, pipes) it prints a plain line every tenth of the work so logs stay short.
@@ -34,5 +35,24 @@ struct ProgressBar {
     /// Ends the bar's line.
     func finish() {
         if interactive { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+    }
+}
+
+/// One progress bar per epoch of a training run, fed the trainer's per-batch progress; each bar's
+/// line ends with its epoch's last batch.
+final class EpochProgressBars: @unchecked Sendable {
+    private let label: String
+    private let status: (BatchProgress) -> String
+    private var bar: ProgressBar?
+
+    init(label: String = "epoch", status: @escaping (BatchProgress) -> String) {
+        self.label = label
+        self.status = status
+    }
+
+    func update(_ p: BatchProgress) {
+        if p.batch == 0 { bar?.finish(); bar = ProgressBar(total: p.batches, label: "\(label) \(p.epoch + 1)/\(p.epochs)") }
+        bar?.update(p.batch + 1, status(p))
+        if p.batch + 1 == p.batches { bar?.finish(); bar = nil }
     }
 }

@@ -118,12 +118,8 @@ enum SegmentationTrainingCLI {
         let checkpoint = URL(fileURLWithPath: out).appendingPathComponent("checkpoint.safetensors")
         print("\(name): \(net.parameterCount) parameters; \(train.count) training and \(test.count) held-out images of \(train.width)×\(train.height) (\(describe)); \(Parallel.threadCount) threads")
         let trainer = try SegmentationTrainer(model: net, recipe: recipe, train: train, validation: test)
-        var bar: ProgressBar? = nil
-        let history = try trainer.run(checkpoint: checkpoint, resume: resume) { p in
-            if p.batch == 0 { bar?.finish(); bar = ProgressBar(total: p.batches, label: "epoch \(p.epoch + 1)/\(p.epochs)") }
-            bar?.update(p.batch + 1, String(format: "loss %.4f %.0f tiles/s", p.loss, p.imagesPerSecond))
-        }
-        bar?.finish()
+        let bars = EpochProgressBars { String(format: "loss %.4f %.0f tiles/s", $0.loss, $0.imagesPerSecond) }
+        let history = try trainer.run(checkpoint: checkpoint, resume: resume) { bars.update($0) }
         for r in history {
             print(String(format: "epoch %d: train loss %.4f | held-out Dice %.4f IoU %.4f | %.1f s, %.0f tiles/s", r.epoch, r.trainLoss,
                          r.validationDice ?? .nan, r.validationIoU ?? .nan, r.seconds, r.tilesPerSecond))

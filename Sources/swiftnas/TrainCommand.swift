@@ -227,13 +227,9 @@ struct TrainCommand: ParsableCommand {
 
         print("\(description): \(net.parameterCount) parameters; \(train.count) training and \(test.count) test images of \(train.height)×\(train.width)×\(train.channels); \(Parallel.threadCount) threads")
         let trainer = try Trainer(model: net, config: config, train: train, test: test)
-        var bar: ProgressBar? = nil
+        let bars = EpochProgressBars { String(format: "loss %.4f acc %.2f%% %.0f img/s", $0.loss, 100 * $0.accuracy, $0.imagesPerSecond) }
         let started = Date()
-        let history = try trainer.run(checkpoint: checkpoint, resume: resume, log: log) { p in
-            if p.batch == 0 { bar?.finish(); bar = ProgressBar(total: p.batches, label: "epoch \(p.epoch + 1)/\(p.epochs)") }
-            bar?.update(p.batch + 1, String(format: "loss %.4f acc %.2f%% %.0f img/s", p.loss, 100 * p.accuracy, p.imagesPerSecond))
-        }
-        bar?.finish()
+        let history = try trainer.run(checkpoint: checkpoint, resume: resume, log: log) { bars.update($0) }
         for r in history {
             print(String(format: "epoch %d: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%% | %.1f s, %.0f img/s",
                          r.epoch, r.trainLoss, 100 * r.trainAccuracy, r.testLoss, 100 * r.testAccuracy, r.seconds, r.imagesPerSecond))

@@ -114,8 +114,8 @@ enum TrainingFreeSearchCLI {
             trainer = NB201TrainingEstimator(network: network, training: schedule, train: train, validation: valid,
                                              test: prepare(fullTest))
             if !o.quiet {
-                let bar = TrainingProgress()
-                trainer?.progress = { bar.update($0) }
+                let bars = EpochProgressBars(label: "training epoch") { String(format: "loss %.3f, %.0f images/s", $0.loss, $0.imagesPerSecond) }
+                trainer?.progress = { bars.update($0) }
             }
         }
         let loadSeconds = Stopwatch.seconds(since: started)
@@ -168,17 +168,5 @@ enum TrainingFreeSearchCLI {
                                 (chosen.metrics["flops"] ?? 0) / 1e6, chosen.metrics["seconds"] ?? 0))
         }
         return lines.joined(separator: "\n")
-    }
-}
-
-
-/// A progress bar per epoch while the chosen cell trains.
-final class TrainingProgress: @unchecked Sendable {
-    private var bar: ProgressBar?
-
-    func update(_ p: BatchProgress) {
-        if p.batch == 0 { bar?.finish(); bar = ProgressBar(total: p.batches, label: "training epoch \(p.epoch + 1)/\(p.epochs)") }
-        bar?.update(p.batch + 1, String(format: "loss %.3f, %.0f images/s", p.loss, p.imagesPerSecond))
-        if p.batch + 1 == p.batches { bar?.finish(); bar = nil }
     }
 }
