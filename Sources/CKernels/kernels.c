@@ -209,6 +209,257 @@ void nas_conv_direct_forward(const float *xp, int Wp, int cin, int cinStride,
     }
 }
 
+// Winograd F(2×2, 3×3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016):
+// a 2×2 block of outputs of a 3×3 stride-1 convolution from a 4×4 input patch with 16
+// multiplications instead of 36. The three transforms are d → BᵀdB (input), g → GgGᵀ (weight) and
+// m → AᵀmA (output), with Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; ½ ½ ½; ½ -½ ½;
+// 0 0 1], Aᵀ = [1 1 1 0; 0 1 -1 -1]; between them, one product per transformed position, summed
+// over input channels: sixteen small matrix products.
+#define WINO_TILES 8
+
+NAS_CLONES
+void nas_winograd_weights(const float *wt, int K, int Npad, float *U) {
+    for (int k = 0; k < K; k++) {
+        for (int n = 0; n < Npad; n += 16) {
+            v16 g[3][3], t[4][3];
+            for (int i = 0; i < 3; i++)
+                for (int j = 0; j < 3; j++) g[i][j] = load16(wt + ((long)(i * 3 + j) * K + k) * Npad + n);
+            for (int j = 0; j < 3; j++) {
+                t[0][j] = g[0][j];
+                t[1][j] = (g[0][j] + g[1][j] + g[2][j]) * 0.5f;
+                t[2][j] = (g[0][j] - g[1][j] + g[2][j]) * 0.5f;
+                t[3][j] = g[2][j];
+            }
+            for (int i = 0; i < 4; i++) {
+                const v16 u[4] = {t[i][0], (t[i][0] + t[i][1] + t[i][2]) * 0.5f,
+                                  (t[i][0] - t[i][1] + t[i][2]) * 0.5f, t[i][2]};
+                for (int j = 0; j < 4; j++) store16(U + ((long)(i * 4 + j) * K + k) * Npad + n, u[j]);
+            }
+        }
+    }
+}
+
+// Aᵀ's entry (row i, column r) for F(2×2, 3×3): Aᵀ = [1 1 1 0; 0 1 -1 -1].
+#define WINO_AT(i, r) ((i) == 0 ? ((r) < 3) : ((r) == 0 ? 0 : (r) == 1 ? 1 : -1))
+// y += c·m for a constant c in {-1, 0, 1}.
+#define WINO_ADD(y, c, m) do { if ((c) == 1) (y) += (m); else if ((c) == -1) (y) -= (m); } while (0)
+// Position (r, s) of four tiles k0…k0+3: its product over the input channels, added into the
+// outputs (i, j) with weight Aᵀ[i][r]·Aᵀ[j][s].
+#define WINO_POSITION(r, s) do {                                                              \
+        const float *v_ = V + ((long)((r) * 4 + (s)) * WINO_TILES + k0) * cinStride;          \
+        const float *u_ = U + (long)((r) * 4 + (s)) * cin * coutPad + co0;                     \
+        v16 m0 = {0}, m1 = {0}, m2 = {0}, m3 = {0};                                           \
+        for (int c = 0; c < cin; c++) {                                                       \
+            const v16 w_ = load16(u_ + (long)c * coutPad);                                    \
+            m0 += w_ * v_[c]; m1 += w_ * v_[cinStride + c];                                    \
+            m2 += w_ * v_[2 * cinStride + c]; m3 += w_ * v_[3 * cinStride + c];                \
+        }                                                                                     \
+        const v16 m_[4] = {m0, m1, m2, m3};                                                   \
+        for (int k = 0; k < 4; k++) {                                                         \
+            WINO_ADD(y[k][0], WINO_AT(0, r) * WINO_AT(0, s), m_[k]);                          \
+            WINO_ADD(y[k][1], WINO_AT(0, r) * WINO_AT(1, s), m_[k]);                          \
+            WINO_ADD(y[k][2], WINO_AT(1, r) * WINO_AT(0, s), m_[k]);                          \
+            WINO_ADD(y[k][3], WINO_AT(1, r) * WINO_AT(1, s), m_[k]);                          \
+        }                                                                                     \
+    } while (0)
+
+NAS_CLONES
+void nas_conv_winograd_forward(const float *xp, int Hp, int Wp, int cin, int cinStride,
+                               const float *U, int coutPad, int OH, int OW, int cout, const float *bias,
+                               float *out, const float *mask, float *stats) {
+    const int TH = (OH + 1) / 2, TW = (OW + 1) / 2, T = TH * TW;
+    // Transformed inputs of one block of tiles, V[16][WINO_TILES][cinStride]: it stays in cache
+    // between the input transform and the products.
+    float *V = malloc(sizeof(float) * 16 * WINO_TILES * (long)cinStride);
+    if (!V) abort();
+    float biasPad[16], patch[4 * 4 * 16];
+    v16 sum[coutPad / 16 > 0 ? coutPad / 16 : 1], sumSq[coutPad / 16 > 0 ? coutPad / 16 : 1];
+    for (int b = 0; b < coutPad / 16; b++) { sum[b] = (v16){0}; sumSq[b] = (v16){0}; }
+    for (int t0 = 0; t0 < T; t0 += WINO_TILES) {
+        const int nt = T - t0 < WINO_TILES ? T - t0 : WINO_TILES;
+        // Input transform, 16 channels at a time, rows first (dB), then columns (Bᵀ·): sixteen
+        // registers in flight. A patch reaching past the buffer (odd output sizes) is copied
+        // into a zero-filled 4×4 patch first; the block's missing tiles are zero.
+        for (int k = 0; k < WINO_TILES; k++) {
+            const int ty = (t0 + k) / TW, tx = (t0 + k) % TW;
+            const int inside = k < nt && 2 * ty + 3 < Hp && 2 * tx + 3 < Wp;
+            for (int c0 = 0; c0 < cinStride; c0 += 16) {
+                const float *d = xp + ((long)(2 * ty) * Wp + 2 * tx) * cinStride + c0;
+                long rs = (long)Wp * cinStride, cs = cinStride;
+                if (!inside) {
+                    for (int r = 0; r < 4; r++) {
+                        for (int q = 0; q < 4; q++) {
+                            const int y = 2 * ty + r, x = 2 * tx + q;
+                            store16(patch + (r * 4 + q) * 16,
+                                    k < nt && y < Hp && x < Wp ? load16(d + r * rs + q * cs) : (v16){0});
+                        }
+                    }
+                    d = patch; rs = 64; cs = 16;
+                }
+                v16 w[4][4];
+                for (int r = 0; r < 4; r++) {
+                    const v16 d0 = load16(d + r * rs), d1 = load16(d + r * rs + cs),
+                              d2 = load16(d + r * rs + 2 * cs), d3 = load16(d + r * rs + 3 * cs);
+                    w[r][0] = d0 - d2; w[r][1] = d1 + d2; w[r][2] = d2 - d1; w[r][3] = d1 - d3;
+                }
+                float *v = V + (long)k * cinStride + c0;
+                const long step = (long)WINO_TILES * cinStride;
+                for (int q = 0; q < 4; q++) {
+                    store16(v + q * step, w[0][q] - w[2][q]);
+                    store16(v + (4 + q) * step, w[1][q] + w[2][q]);
+                    store16(v + (8 + q) * step, w[2][q] - w[1][q]);
+                    store16(v + (12 + q) * step, w[1][q] - w[3][q]);
+                }
+            }
+        }
+        // Per 16 output channels and four tiles: the sixteen products over the input channels
+        // (four accumulators), each added straight into the 2×2 outputs it contributes to (AᵀmA
+        // with Aᵀ's entries 0, ±1), so the products never go to memory.
+        for (int co0 = 0; co0 < coutPad; co0 += 16) {
+            const int nco = cout - co0 < 16 ? cout - co0 : 16;
+            const float *bp = NULL;
+            if (bias) {
+                for (int q = 0; q < 16; q++) biasPad[q] = q < nco ? bias[co0 + q] : 0;
+                bp = biasPad;
+            }
+            for (int k0 = 0; k0 < nt; k0 += 4) {
+                v16 y[4][4];
+                for (int k = 0; k < 4; k++) for (int q = 0; q < 4; q++) y[k][q] = (v16){0};
+                WINO_POSITION(0, 0); WINO_POSITION(0, 1); WINO_POSITION(0, 2); WINO_POSITION(0, 3);
+                WINO_POSITION(1, 0); WINO_POSITION(1, 1); WINO_POSITION(1, 2); WINO_POSITION(1, 3);
+                WINO_POSITION(2, 0); WINO_POSITION(2, 1); WINO_POSITION(2, 2); WINO_POSITION(2, 3);
+                WINO_POSITION(3, 0); WINO_POSITION(3, 1); WINO_POSITION(3, 2); WINO_POSITION(3, 3);
+                for (int k = k0; k < k0 + 4 && k < nt; k++) {
+                    const int ty = (t0 + k) / TW, tx = (t0 + k) % TW;
+                    for (int q = 0; q < 4; q++) {
+                        const int yy = 2 * ty + q / 2, xx = 2 * tx + q % 2;
+                        if (yy >= OH || xx >= OW) continue;
+                        const long p = ((long)yy * OW + xx) * cout + co0;
+                        const v16 o = y[k - k0][q];
+                        if (stats) { sum[co0 / 16] += o; sumSq[co0 / 16] += o * o; }
+                        store_block(out + p, o, bp, nco, mask ? mask + p : NULL);
+                    }
+                }
+            }
+        }
+    }
+    if (stats) {
+        for (int co0 = 0; co0 < coutPad; co0 += 16) {
+            for (int q = 0; q < 16 && co0 + q < cout; q++) {
+                stats[co0 + q] += sum[co0 / 16][q];
+                stats[coutPad + co0 + q] += sumSq[co0 / 16][q];
+            }
+        }
+    }
+    free(V);
+}
+
+// The weight gradient by Winograd F(3×3, 2×2): each 2×2 block of the output gradient and its 4×4
+// input patch give a 3×3 weight-gradient contribution with 16 multiplications instead of 36, by
+// d → BᵀdB, g → GgGᵀ, m → AᵀmA with Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 -1 0 1],
+// G = [1 0; ½ ½; ½ -½; 0 1], Aᵀ = [1 1 1 0; 0 1 -1 0; 0 1 1 1]. The output transform is linear,
+// so the products are summed over tiles (and images) first and transformed once at the end.
+#define WINO_GRAD_TILES 8
+
+NAS_CLONES
+void nas_winograd_weight_grad(const float *xp, int Hp, int Wp, int cinStride,
+                              const float *gy, int coutPad, int OH, int OW, float *M) {
+    const int TH = (OH + 1) / 2, TW = (OW + 1) / 2, T = TH * TW;
+    float *X = malloc(sizeof(float) * 16 * WINO_GRAD_TILES * ((long)cinStride + coutPad));
+    if (!X) abort();
+    float *Gt = X + 16 * WINO_GRAD_TILES * (long)cinStride;
+    float patch[4 * 4 * 16];
+    const long xStep = (long)WINO_GRAD_TILES * cinStride, gStep = (long)WINO_GRAD_TILES * coutPad;
+    for (int t0 = 0; t0 < T; t0 += WINO_GRAD_TILES) {
+        const int nt = T - t0 < WINO_GRAD_TILES ? T - t0 : WINO_GRAD_TILES;
+        for (int k = 0; k < nt; k++) {
+            const int ty = (t0 + k) / TW, tx = (t0 + k) % TW;
+            const int inside = 2 * ty + 3 < Hp && 2 * tx + 3 < Wp;
+            for (int c0 = 0; c0 < cinStride; c0 += 16) {
+                const float *d = xp + ((long)(2 * ty) * Wp + 2 * tx) * cinStride + c0;
+                long rs = (long)Wp * cinStride, cs = cinStride;
+                if (!inside) {
+                    for (int r = 0; r < 4; r++) {
+                        for (int q = 0; q < 4; q++) {
+                            const int y = 2 * ty + r, x = 2 * tx + q;
+                            store16(patch + (r * 4 + q) * 16, y < Hp && x < Wp ? load16(d + r * rs + q * cs) : (v16){0});
+                        }
+                    }
+                    d = patch; rs = 64; cs = 16;
+                }
+                v16 w[4][4];
+                for (int r = 0; r < 4; r++) {
+                    const v16 d0 = load16(d + r * rs), d1 = load16(d + r * rs + cs),
+                              d2 = load16(d + r * rs + 2 * cs), d3 = load16(d + r * rs + 3 * cs);
+                    w[r][0] = d0 - d2; w[r][1] = d1 + d2; w[r][2] = d2 - d1; w[r][3] = d3 - d1;
+                }
+                float *v = X + (long)k * cinStride + c0;
+                for (int q = 0; q < 4; q++) {
+                    store16(v + q * xStep, w[0][q] - w[2][q]);
+                    store16(v + (4 + q) * xStep, w[1][q] + w[2][q]);
+                    store16(v + (8 + q) * xStep, w[2][q] - w[1][q]);
+                    store16(v + (12 + q) * xStep, w[3][q] - w[1][q]);
+                }
+            }
+            const int y1 = 2 * ty + 1 < OH, x1 = 2 * tx + 1 < OW;
+            for (int co0 = 0; co0 < coutPad; co0 += 16) {
+                const float *g = gy + ((long)(2 * ty) * OW + 2 * tx) * coutPad + co0;
+                const v16 g00 = load16(g), g01 = x1 ? load16(g + coutPad) : (v16){0};
+                const v16 g10 = y1 ? load16(g + (long)OW * coutPad) : (v16){0};
+                const v16 g11 = y1 && x1 ? load16(g + ((long)OW + 1) * coutPad) : (v16){0};
+                const v16 r[4][2] = {{g00, g01}, {(g00 + g10) * 0.5f, (g01 + g11) * 0.5f},
+                                     {(g00 - g10) * 0.5f, (g01 - g11) * 0.5f}, {g10, g11}};
+                float *o = Gt + (long)k * coutPad + co0;
+                for (int i = 0; i < 4; i++) {
+                    store16(o + (i * 4) * gStep, r[i][0]);
+                    store16(o + (i * 4 + 1) * gStep, (r[i][0] + r[i][1]) * 0.5f);
+                    store16(o + (i * 4 + 2) * gStep, (r[i][0] - r[i][1]) * 0.5f);
+                    store16(o + (i * 4 + 3) * gStep, r[i][1]);
+                }
+            }
+        }
+        // M[e] += X[e]ᵀ·Gt[e]: 16 input channels × 16 output channels in registers over the tiles.
+        for (int e = 0; e < 16; e++) {
+            for (int c0 = 0; c0 < cinStride; c0 += 16) {
+                for (int co0 = 0; co0 < coutPad; co0 += 16) {
+                    float *m = M + ((long)e * cinStride + c0) * coutPad + co0;
+                    v16 a[16];
+                    for (int q = 0; q < 16; q++) a[q] = load16(m + (long)q * coutPad);
+                    const float *x = X + (long)e * xStep + c0, *g = Gt + (long)e * gStep + co0;
+                    for (int k = 0; k < nt; k++) {
+                        const v16 gv = load16(g + (long)k * coutPad);
+                        const float *xk = x + (long)k * cinStride;
+                        for (int q = 0; q < 16; q++) a[q] += gv * xk[q];
+                    }
+                    for (int q = 0; q < 16; q++) store16(m + (long)q * coutPad, a[q]);
+                }
+            }
+        }
+    }
+    free(X);
+}
+
+NAS_CLONES
+void nas_winograd_weight_grad_output(const float *M, int cinStride, int coutPad, float *dwt) {
+    const long plane = (long)cinStride * coutPad;
+    for (long i0 = 0; i0 < plane; i0 += 16) {
+        v16 m[4][4], u[3][4];
+        for (int e = 0; e < 16; e++) m[e / 4][e % 4] = load16(M + e * plane + i0);
+        for (int q = 0; q < 4; q++) {
+            u[0][q] = m[0][q] + m[1][q] + m[2][q];
+            u[1][q] = m[1][q] - m[2][q];
+            u[2][q] = m[1][q] + m[2][q] + m[3][q];
+        }
+        for (int i = 0; i < 3; i++) {
+            const v16 o[3] = {u[i][0] + u[i][1] + u[i][2], u[i][1] - u[i][2], u[i][1] + u[i][2] + u[i][3]};
+            for (int j = 0; j < 3; j++) {
+                float *d = dwt + (i * 3 + j) * plane + i0;
+                store16(d, load16(d) + o[j]);
+            }
+        }
+    }
+}
+
 // One tile of the weight gradient: KC input channels × 16 output channels stay in registers over
 // all pixels. KC is a constant at each use, so the accumulators are registers, not memory.
 #define WEIGHT_GRAD_TILE(KC) do {                                                             \
