@@ -1,0 +1,29 @@
+// One thread, one NAS-Bench-201 stage's 3×3 convolution (C→C on an H×H map, 16 images): the
+// direct kernels against Winograd, forward and weight gradient, best of 7 runs each.
+// Built and run by bench/conv_kernels.sh.
+#include "CKernels.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+static double now(){struct timespec t;clock_gettime(CLOCK_MONOTONIC,&t);return t.tv_sec+t.tv_nsec*1e-9;}
+int main(){
+  int cs[]={16,32,64}, hs[]={32,16,8};
+  for(int q=0;q<3;q++){
+    int C=cs[q],H=hs[q],Hp=H+2,N=16;
+    float *xp=calloc((size_t)N*Hp*Hp*C,4),*w=malloc(9*C*C*4),*U=malloc(16*C*C*4),*out=malloc((size_t)N*H*H*C*4),*gy=malloc((size_t)N*H*H*C*4);
+    float *dw=calloc(9*C*C,4),*M=calloc(16*C*C,4);
+    for(long i=0;i<(long)N*Hp*Hp*C;i++) xp[i]=(rand()%100)/50.0-1;
+    for(int i=0;i<9*C*C;i++) w[i]=(rand()%100)/500.0;
+    for(long i=0;i<(long)N*H*H*C;i++) gy[i]=(rand()%100)/50.0-1;
+    nas_winograd_weights(w,C,C,U);
+    double best[4]={1e9,1e9,1e9,1e9};
+    for(int r=0;r<7;r++){
+      double t=now(); for(int n=0;n<N;n++) nas_conv_direct_forward(xp+(long)n*Hp*Hp*C,Hp,C,C,w,C,3,3,1,1,1,1,H,H,C,NULL,out+(long)n*H*H*C,NULL,NULL); t=now()-t; if(t<best[0])best[0]=t;
+      t=now(); for(int n=0;n<N;n++) nas_conv_winograd_forward(xp+(long)n*Hp*Hp*C,Hp,Hp,C,C,U,C,H,H,C,NULL,out+(long)n*H*H*C,NULL,NULL); t=now()-t; if(t<best[1])best[1]=t;
+      t=now(); for(int n=0;n<N;n++) nas_conv_direct_weight_grad(xp+(long)n*Hp*Hp*C,Hp,C,C,gy+(long)n*H*H*C,C,3,3,1,1,1,1,H,H,dw); t=now()-t; if(t<best[2])best[2]=t;
+      t=now(); for(int n=0;n<N;n++) nas_winograd_weight_grad(xp+(long)n*Hp*Hp*C,Hp,Hp,C,gy+(long)n*H*H*C,C,H,H,M); nas_winograd_weight_grad_output(M,C,C,dw); t=now()-t; if(t<best[3])best[3]=t;
+    }
+    double gf=2.0*N*H*H*9*C*C/1e9;
+    printf("C=%d H=%d  fwd direct %.2f ms (%.0f GF/s)  wino %.2f ms | wgrad direct %.2f ms (%.0f GF/s) wino %.2f ms\n",C,H,best[0]*1e3,gf/best[0],best[1]*1e3,best[2]*1e3,gf/best[2],best[3]*1e3);
+  }
+}
