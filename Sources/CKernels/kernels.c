@@ -239,6 +239,44 @@ void nas_winograd_weights(const float *wt, int K, int Npad, float *U) {
     }
 }
 
+// BᵀdB of F(2×2, 3×3) for the 4×4 input patch at (2·ty, 2·tx) of a padded [Hp, Wp, cinStride]
+// image, 16 channels at a time, rows first (dB), then columns (Bᵀ·): sixteen registers in flight.
+// Position e of channel block c0 goes to v[e·step + c0]. A patch reaching past the buffer (odd
+// output sizes) is read through a zero-filled copy; with `present` false the tile is all zeros.
+// Pointers only cross this call, so inlined into each clone it takes that clone's instructions.
+static inline __attribute__((always_inline))
+void nas_winograd_input_tile(const float *xp, int Hp, int Wp, int cinStride, int ty, int tx, int present,
+                             float *v, long step) {
+    float patch[4 * 4 * 16];
+    const int inside = present && 2 * ty + 3 < Hp && 2 * tx + 3 < Wp;
+    for (int c0 = 0; c0 < cinStride; c0 += 16) {
+        const float *d = xp + ((long)(2 * ty) * Wp + 2 * tx) * cinStride + c0;
+        long rs = (long)Wp * cinStride, cs = cinStride;
+        if (!inside) {
+            for (int r = 0; r < 4; r++) {
+                for (int q = 0; q < 4; q++) {
+                    const int y = 2 * ty + r, x = 2 * tx + q;
+                    store16(patch + (r * 4 + q) * 16,
+                            present && y < Hp && x < Wp ? load16(d + r * rs + q * cs) : (v16){0});
+                }
+            }
+            d = patch; rs = 64; cs = 16;
+        }
+        v16 w[4][4];
+        for (int r = 0; r < 4; r++) {
+            const v16 d0 = load16(d + r * rs), d1 = load16(d + r * rs + cs),
+                      d2 = load16(d + r * rs + 2 * cs), d3 = load16(d + r * rs + 3 * cs);
+            w[r][0] = d0 - d2; w[r][1] = d1 + d2; w[r][2] = d2 - d1; w[r][3] = d1 - d3;
+        }
+        for (int q = 0; q < 4; q++) {
+            store16(v + q * step + c0, w[0][q] - w[2][q]);
+            store16(v + (4 + q) * step + c0, w[1][q] + w[2][q]);
+            store16(v + (8 + q) * step + c0, w[2][q] - w[1][q]);
+            store16(v + (12 + q) * step + c0, w[1][q] - w[3][q]);
+        }
+    }
+}
+
 // Aᵀ's entry (row i, column r) for F(2×2, 3×3): Aᵀ = [1 1 1 0; 0 1 -1 -1].
 #define WINO_AT(i, r) ((i) == 0 ? ((r) < 3) : ((r) == 0 ? 0 : (r) == 1 ? 1 : -1))
 // y += c·m for a constant c in {-1, 0, 1}.
@@ -272,45 +310,15 @@ void nas_conv_winograd_forward(const float *xp, int Hp, int Wp, int cin, int cin
     // between the input transform and the products.
     float *V = malloc(sizeof(float) * 16 * WINO_TILES * (long)cinStride);
     if (!V) abort();
-    float biasPad[16], patch[4 * 4 * 16];
-    v16 sum[coutPad / 16 > 0 ? coutPad / 16 : 1], sumSq[coutPad / 16 > 0 ? coutPad / 16 : 1];
+    float biasPad[16];
+    v16 sum[coutPad / 16], sumSq[coutPad / 16];
     for (int b = 0; b < coutPad / 16; b++) { sum[b] = (v16){0}; sumSq[b] = (v16){0}; }
     for (int t0 = 0; t0 < T; t0 += WINO_TILES) {
         const int nt = T - t0 < WINO_TILES ? T - t0 : WINO_TILES;
-        // Input transform, 16 channels at a time, rows first (dB), then columns (Bᵀ·): sixteen
-        // registers in flight. A patch reaching past the buffer (odd output sizes) is copied
-        // into a zero-filled 4×4 patch first; the block's missing tiles are zero.
+        // Input transform; the block's missing tiles are zero.
         for (int k = 0; k < WINO_TILES; k++) {
-            const int ty = (t0 + k) / TW, tx = (t0 + k) % TW;
-            const int inside = k < nt && 2 * ty + 3 < Hp && 2 * tx + 3 < Wp;
-            for (int c0 = 0; c0 < cinStride; c0 += 16) {
-                const float *d = xp + ((long)(2 * ty) * Wp + 2 * tx) * cinStride + c0;
-                long rs = (long)Wp * cinStride, cs = cinStride;
-                if (!inside) {
-                    for (int r = 0; r < 4; r++) {
-                        for (int q = 0; q < 4; q++) {
-                            const int y = 2 * ty + r, x = 2 * tx + q;
-                            store16(patch + (r * 4 + q) * 16,
-                                    k < nt && y < Hp && x < Wp ? load16(d + r * rs + q * cs) : (v16){0});
-                        }
-                    }
-                    d = patch; rs = 64; cs = 16;
-                }
-                v16 w[4][4];
-                for (int r = 0; r < 4; r++) {
-                    const v16 d0 = load16(d + r * rs), d1 = load16(d + r * rs + cs),
-                              d2 = load16(d + r * rs + 2 * cs), d3 = load16(d + r * rs + 3 * cs);
-                    w[r][0] = d0 - d2; w[r][1] = d1 + d2; w[r][2] = d2 - d1; w[r][3] = d1 - d3;
-                }
-                float *v = V + (long)k * cinStride + c0;
-                const long step = (long)WINO_TILES * cinStride;
-                for (int q = 0; q < 4; q++) {
-                    store16(v + q * step, w[0][q] - w[2][q]);
-                    store16(v + (4 + q) * step, w[1][q] + w[2][q]);
-                    store16(v + (8 + q) * step, w[2][q] - w[1][q]);
-                    store16(v + (12 + q) * step, w[1][q] - w[3][q]);
-                }
-            }
+            nas_winograd_input_tile(xp, Hp, Wp, cinStride, (t0 + k) / TW, (t0 + k) % TW, k < nt,
+                                    V + (long)k * cinStride, (long)WINO_TILES * cinStride);
         }
         // Per 16 output channels and four tiles: the sixteen products over the input channels
         // (four accumulators), each added straight into the 2×2 outputs it contributes to (AᵀmA
@@ -356,9 +364,11 @@ void nas_conv_winograd_forward(const float *xp, int Hp, int Wp, int cin, int cin
 
 // The weight gradient by Winograd F(3×3, 2×2): each 2×2 block of the output gradient and its 4×4
 // input patch give a 3×3 weight-gradient contribution with 16 multiplications instead of 36, by
-// d → BᵀdB, g → GgGᵀ, m → AᵀmA with Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 -1 0 1],
-// G = [1 0; ½ ½; ½ -½; 0 1], Aᵀ = [1 1 1 0; 0 1 -1 0; 0 1 1 1]. The output transform is linear,
-// so the products are summed over tiles (and images) first and transformed once at the end.
+// d → BᵀdB, g → GgGᵀ, m → AᵀmA with Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] (the forward
+// transform's, so nas_winograd_input_tile serves both), G = [1 0; ½ ½; ½ -½; 0 -1] and
+// Aᵀ = [1 1 1 0; 0 1 -1 0; 0 1 1 1]. (The usual pair has Bᵀ's and G's last rows negated: sign flips
+// that cancel in every product.) The output transform is linear, so the products are summed over
+// tiles (and images) first and transformed once at the end.
 #define WINO_GRAD_TILES 8
 
 NAS_CLONES
@@ -368,39 +378,12 @@ void nas_winograd_weight_grad(const float *xp, int Hp, int Wp, int cinStride,
     float *X = malloc(sizeof(float) * 16 * WINO_GRAD_TILES * ((long)cinStride + coutPad));
     if (!X) abort();
     float *Gt = X + 16 * WINO_GRAD_TILES * (long)cinStride;
-    float patch[4 * 4 * 16];
     const long xStep = (long)WINO_GRAD_TILES * cinStride, gStep = (long)WINO_GRAD_TILES * coutPad;
     for (int t0 = 0; t0 < T; t0 += WINO_GRAD_TILES) {
         const int nt = T - t0 < WINO_GRAD_TILES ? T - t0 : WINO_GRAD_TILES;
         for (int k = 0; k < nt; k++) {
             const int ty = (t0 + k) / TW, tx = (t0 + k) % TW;
-            const int inside = 2 * ty + 3 < Hp && 2 * tx + 3 < Wp;
-            for (int c0 = 0; c0 < cinStride; c0 += 16) {
-                const float *d = xp + ((long)(2 * ty) * Wp + 2 * tx) * cinStride + c0;
-                long rs = (long)Wp * cinStride, cs = cinStride;
-                if (!inside) {
-                    for (int r = 0; r < 4; r++) {
-                        for (int q = 0; q < 4; q++) {
-                            const int y = 2 * ty + r, x = 2 * tx + q;
-                            store16(patch + (r * 4 + q) * 16, y < Hp && x < Wp ? load16(d + r * rs + q * cs) : (v16){0});
-                        }
-                    }
-                    d = patch; rs = 64; cs = 16;
-                }
-                v16 w[4][4];
-                for (int r = 0; r < 4; r++) {
-                    const v16 d0 = load16(d + r * rs), d1 = load16(d + r * rs + cs),
-                              d2 = load16(d + r * rs + 2 * cs), d3 = load16(d + r * rs + 3 * cs);
-                    w[r][0] = d0 - d2; w[r][1] = d1 + d2; w[r][2] = d2 - d1; w[r][3] = d3 - d1;
-                }
-                float *v = X + (long)k * cinStride + c0;
-                for (int q = 0; q < 4; q++) {
-                    store16(v + q * xStep, w[0][q] - w[2][q]);
-                    store16(v + (4 + q) * xStep, w[1][q] + w[2][q]);
-                    store16(v + (8 + q) * xStep, w[2][q] - w[1][q]);
-                    store16(v + (12 + q) * xStep, w[3][q] - w[1][q]);
-                }
-            }
+            nas_winograd_input_tile(xp, Hp, Wp, cinStride, ty, tx, 1, X + (long)k * cinStride, xStep);
             const int y1 = 2 * ty + 1 < OH, x1 = 2 * tx + 1 < OW;
             for (int co0 = 0; co0 < coutPad; co0 += 16) {
                 const float *g = gy + ((long)(2 * ty) * OW + 2 * tx) * coutPad + co0;
@@ -408,13 +391,13 @@ void nas_winograd_weight_grad(const float *xp, int Hp, int Wp, int cinStride,
                 const v16 g10 = y1 ? load16(g + (long)OW * coutPad) : (v16){0};
                 const v16 g11 = y1 && x1 ? load16(g + ((long)OW + 1) * coutPad) : (v16){0};
                 const v16 r[4][2] = {{g00, g01}, {(g00 + g10) * 0.5f, (g01 + g11) * 0.5f},
-                                     {(g00 - g10) * 0.5f, (g01 - g11) * 0.5f}, {g10, g11}};
+                                     {(g00 - g10) * 0.5f, (g01 - g11) * 0.5f}, {-g10, -g11}};
                 float *o = Gt + (long)k * coutPad + co0;
                 for (int i = 0; i < 4; i++) {
                     store16(o + (i * 4) * gStep, r[i][0]);
                     store16(o + (i * 4 + 1) * gStep, (r[i][0] + r[i][1]) * 0.5f);
                     store16(o + (i * 4 + 2) * gStep, (r[i][0] - r[i][1]) * 0.5f);
-                    store16(o + (i * 4 + 3) * gStep, r[i][1]);
+                    store16(o + (i * 4 + 3) * gStep, -r[i][1]);
                 }
             }
         }

@@ -83,8 +83,6 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
     }
 }
 
-/// Per-channel Σu and Σu·v (v = u when nil) over all rows, split over workers and reduced in
-/// worker order.
 /// Σ over every axis but the last of a channels-last tensor, `[C]`: a convolution's bias gradient
 /// (split over the workers like batch norm's statistics).
 func channelSum(_ t: Tensor) -> Tensor {
@@ -93,6 +91,8 @@ func channelSum(_ t: Tensor) -> Tensor {
     return Tensor(shape: [c], data: (0..<c).map { Float(sums[$0]) })
 }
 
+/// Per-channel Σu and Σu·v (v = u when nil) over all rows, split over workers and reduced in
+/// worker order.
 private func channelSums(_ u: Tensor, _ v: Tensor?) -> [Double] {
     let channels = u.shape.last!, rows = u.count / channels
     let workers = Parallel.chunkCount(rows, minChunk: 4096)
