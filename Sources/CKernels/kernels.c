@@ -308,7 +308,7 @@ void nas_conv_winograd_forward(const float *xp, int Hp, int Wp, int cin, int cin
     const int TH = (OH + 1) / 2, TW = (OW + 1) / 2, T = TH * TW;
     // Transformed inputs of one block of tiles, V[16][WINO_TILES][cinStride]: it stays in cache
     // between the input transform and the products.
-    float *V = malloc(sizeof(float) * 16 * WINO_TILES * (long)cinStride);
+    float *V = aligned_alloc(64, sizeof(float) * 16 * WINO_TILES * (long)cinStride);
     if (!V) abort();
     float biasPad[16];
     v16 sum[coutPad / 16], sumSq[coutPad / 16];
@@ -375,7 +375,7 @@ NAS_CLONES
 void nas_winograd_weight_grad(const float *xp, int Hp, int Wp, int cinStride,
                               const float *gy, int coutPad, int OH, int OW, float *M) {
     const int TH = (OH + 1) / 2, TW = (OW + 1) / 2, T = TH * TW;
-    float *X = malloc(sizeof(float) * 16 * WINO_GRAD_TILES * ((long)cinStride + coutPad));
+    float *X = aligned_alloc(64, sizeof(float) * 16 * WINO_GRAD_TILES * ((long)cinStride + coutPad));
     if (!X) abort();
     float *Gt = X + 16 * WINO_GRAD_TILES * (long)cinStride;
     const long xStep = (long)WINO_GRAD_TILES * cinStride, gStep = (long)WINO_GRAD_TILES * coutPad;

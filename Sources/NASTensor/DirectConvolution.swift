@@ -102,7 +102,7 @@ struct DirectConvolution {
         partial.withUnsafeMutableBufferPointer { buffer in
             let ps = UncheckedSendable(buffer.baseAddress)
             Parallel.forChunks(n) { worker, images in
-                let xp = scratch == 0 ? nil : UnsafeMutablePointer<Float>.allocate(capacity: scratch)
+                let xp = scratch == 0 ? nil : UnsafeMutablePointer<Float>.allocateLineAligned(capacity: scratch)
                 xp?.initialize(repeating: 0, count: scratch)
                 var imageSums = [Float](repeating: 0, count: channelSums ? 2 * coutPad : 0)
                 defer { xp?.deallocate() }
@@ -185,7 +185,7 @@ struct DirectConvolution {
         let gys = UncheckedSendable(gy.data), fs = UncheckedSendable(weights.data), gxs = UncheckedSendable(gx.data)
         let xs = UncheckedSendable(x?.data)
         Parallel.forChunks(n) { _, images in
-            let buf = UnsafeMutablePointer<Float>.allocate(capacity: gh * gw * stride)
+            let buf = UnsafeMutablePointer<Float>.allocateLineAligned(capacity: gh * gw * stride)
             buf.initialize(repeating: 0, count: gh * gw * stride)
             defer { buf.deallocate() }
             for img in images {
@@ -232,12 +232,12 @@ struct DirectConvolution {
         let gys = UncheckedSendable(gy.data)
         let winograd = usesWinograd
         Parallel.forChunks(n) { worker, images in
-            let xp = scratch == 0 ? nil : UnsafeMutablePointer<Float>.allocate(capacity: scratch)
+            let xp = scratch == 0 ? nil : UnsafeMutablePointer<Float>.allocateLineAligned(capacity: scratch)
             xp?.initialize(repeating: 0, count: scratch)
-            let padded = coutPad != cout ? UnsafeMutablePointer<Float>.allocate(capacity: oh * ow * coutPad) : nil
+            let padded = coutPad != cout ? UnsafeMutablePointer<Float>.allocateLineAligned(capacity: oh * ow * coutPad) : nil
             padded?.initialize(repeating: 0, count: oh * ow * coutPad)
             // Winograd's products, summed over this worker's images before the output transform.
-            let transformed = winograd ? UnsafeMutablePointer<Float>.allocate(capacity: 16 * cinStride * coutPad) : nil
+            let transformed = winograd ? UnsafeMutablePointer<Float>.allocateLineAligned(capacity: 16 * cinStride * coutPad) : nil
             transformed?.initialize(repeating: 0, count: 16 * cinStride * coutPad)
             defer { xp?.deallocate(); padded?.deallocate(); transformed?.deallocate() }
             for img in images {
