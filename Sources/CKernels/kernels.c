@@ -209,120 +209,113 @@ void nas_conv_direct_forward(const float *xp, int Wp, int cin, int cinStride,
     }
 }
 
-// Winograd F(2×2, 3×3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016):
-// a 2×2 block of outputs of a 3×3 stride-1 convolution from a 4×4 input patch with 16
-// multiplications instead of 36. The three transforms are d → BᵀdB (input), g → GgGᵀ (weight) and
-// m → AᵀmA (output), with Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; ½ ½ ½; ½ -½ ½;
-// 0 0 1], Aᵀ = [1 1 1 0; 0 1 -1 -1]; between them, one product per transformed position, summed
-// over input channels: sixteen small matrix products.
-#define WINO_TILES 8
+// Winograd F(4×4, 3×3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016):
+// a 4×4 block of outputs of a 3×3 stride-1 convolution from a 6×6 input patch with 36
+// multiplications instead of 144. The three transforms are d → BᵀdB (input), g → GgGᵀ (weight)
+// and m → AᵀmA (output), between them one product per transformed position, summed over input
+// channels: 36 small matrix products. Bᵀ = [4 0 -5 0 1 0; 0 -4 -4 1 1 0;
+// 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1], G = [¼ 0 0; -⅙ -⅙ -⅙; -⅙ ⅙ -⅙;
+// 1/24 1/12 ⅙; 1/24 -1/12 ⅙; 0 0 1], Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
+// Aᵀ's entries are not all 0 and ±1 (as F(2×2, 3×3)'s are, whose products could go straight into
+// the outputs), so the products of a block of tiles go to a small buffer (L1) and are transformed
+// from there; per output, F(2×2, 3×3) took 4 multiplications, this takes 2.25, and the kernel
+// runs in 0.6 of the time at every NAS-Bench-201 stage shape (bench/conv_kernels.sh).
+#define WINO_TILES 4
+
+// Bᵀ·d for six vectors d0…d5 into t[0…5].
+#define WINO_BT(d0, d1, d2, d3, d4, d5, t) do {                                             \
+        const v16 a_ = (d4) - 4.0f * (d2), b_ = (d3) - 4.0f * (d1);                         \
+        const v16 c_ = (d4) - (d2), e_ = 2.0f * ((d3) - (d1));                              \
+        (t)[0] = 4.0f * (d0) - 5.0f * (d2) + (d4); (t)[1] = a_ + b_; (t)[2] = a_ - b_;      \
+        (t)[3] = c_ + e_; (t)[4] = c_ - e_; (t)[5] = 4.0f * (d1) - 5.0f * (d3) + (d5);      \
+    } while (0)
+// Aᵀ·m for six vectors m0…m5 into o[0…3].
+#define WINO_AT(m0, m1, m2, m3, m4, m5, o) do {                                             \
+        const v16 p_ = (m1) + (m2), q_ = (m1) - (m2), r_ = (m3) + (m4), s_ = (m3) - (m4);   \
+        (o)[0] = (m0) + p_ + r_; (o)[1] = q_ + 2.0f * s_; (o)[2] = p_ + 4.0f * r_;          \
+        (o)[3] = q_ + 8.0f * s_ + (m5);                                                     \
+    } while (0)
 
 NAS_CLONES
 void nas_winograd_weights(const float *wt, int K, int Npad, float *U) {
     for (int k = 0; k < K; k++) {
         for (int n = 0; n < Npad; n += 16) {
-            v16 g[3][3], t[4][3];
+            v16 g[3][3], t[6][3];
             for (int i = 0; i < 3; i++)
                 for (int j = 0; j < 3; j++) g[i][j] = load16(wt + ((long)(i * 3 + j) * K + k) * Npad + n);
-            for (int j = 0; j < 3; j++) {
-                t[0][j] = g[0][j];
-                t[1][j] = (g[0][j] + g[1][j] + g[2][j]) * 0.5f;
-                t[2][j] = (g[0][j] - g[1][j] + g[2][j]) * 0.5f;
-                t[3][j] = g[2][j];
+            for (int j = 0; j < 3; j++) {   // G·g, column by column
+                t[0][j] = g[0][j] * 0.25f;
+                t[1][j] = (g[0][j] + g[1][j] + g[2][j]) * (-1.0f / 6);
+                t[2][j] = (g[0][j] - g[1][j] + g[2][j]) * (-1.0f / 6);
+                t[3][j] = g[0][j] * (1.0f / 24) + g[1][j] * (1.0f / 12) + g[2][j] * (1.0f / 6);
+                t[4][j] = g[0][j] * (1.0f / 24) - g[1][j] * (1.0f / 12) + g[2][j] * (1.0f / 6);
+                t[5][j] = g[2][j];
             }
-            for (int i = 0; i < 4; i++) {
-                const v16 u[4] = {t[i][0], (t[i][0] + t[i][1] + t[i][2]) * 0.5f,
-                                  (t[i][0] - t[i][1] + t[i][2]) * 0.5f, t[i][2]};
-                for (int j = 0; j < 4; j++) store16(U + ((long)(i * 4 + j) * K + k) * Npad + n, u[j]);
+            for (int i = 0; i < 6; i++) {   // (G·g)·Gᵀ, row by row
+                const v16 *r = t[i];
+                const v16 u[6] = {r[0] * 0.25f, (r[0] + r[1] + r[2]) * (-1.0f / 6), (r[0] - r[1] + r[2]) * (-1.0f / 6),
+                                  r[0] * (1.0f / 24) + r[1] * (1.0f / 12) + r[2] * (1.0f / 6),
+                                  r[0] * (1.0f / 24) - r[1] * (1.0f / 12) + r[2] * (1.0f / 6), r[2]};
+                for (int j = 0; j < 6; j++) store16(U + ((long)(i * 6 + j) * K + k) * Npad + n, u[j]);
             }
         }
     }
 }
 
-// BᵀdB of F(2×2, 3×3) for the 4×4 input patch at (2·ty, 2·tx) of a padded [Hp, Wp, cinStride]
-// image, 16 channels at a time, rows first (dB), then columns (Bᵀ·): sixteen registers in flight.
-// Position e of channel block c0 goes to v[e·step + c0]. A patch reaching past the buffer (odd
-// output sizes) is read through a zero-filled copy; with `present` false the tile is all zeros.
-// Pointers only cross this call, so inlined into each clone it takes that clone's instructions.
+// BᵀdB of F(4×4, 3×3) for the 6×6 input patch at (4·ty, 4·tx), 16 channels at a time; position e
+// of channel block c0 goes to v[e·step + c0]. A patch reaching past the buffer is read through a
+// zero-filled copy; with `present` false the tile is all zeros.
 static inline __attribute__((always_inline))
 void nas_winograd_input_tile(const float *xp, int Hp, int Wp, int cinStride, int ty, int tx, int present,
                              float *v, long step) {
-    float patch[4 * 4 * 16];
-    const int inside = present && 2 * ty + 3 < Hp && 2 * tx + 3 < Wp;
+    float patch[6 * 6 * 16];
+    const int inside = present && 4 * ty + 5 < Hp && 4 * tx + 5 < Wp;
     for (int c0 = 0; c0 < cinStride; c0 += 16) {
-        const float *d = xp + ((long)(2 * ty) * Wp + 2 * tx) * cinStride + c0;
+        const float *d = xp + ((long)(4 * ty) * Wp + 4 * tx) * cinStride + c0;
         long rs = (long)Wp * cinStride, cs = cinStride;
         if (!inside) {
-            for (int r = 0; r < 4; r++) {
-                for (int q = 0; q < 4; q++) {
-                    const int y = 2 * ty + r, x = 2 * tx + q;
-                    store16(patch + (r * 4 + q) * 16,
+            for (int r = 0; r < 6; r++) {
+                for (int q = 0; q < 6; q++) {
+                    const int y = 4 * ty + r, x = 4 * tx + q;
+                    store16(patch + (r * 6 + q) * 16,
                             present && y < Hp && x < Wp ? load16(d + r * rs + q * cs) : (v16){0});
                 }
             }
-            d = patch; rs = 64; cs = 16;
+            d = patch; rs = 96; cs = 16;
         }
-        v16 w[4][4];
-        for (int r = 0; r < 4; r++) {
-            const v16 d0 = load16(d + r * rs), d1 = load16(d + r * rs + cs),
-                      d2 = load16(d + r * rs + 2 * cs), d3 = load16(d + r * rs + 3 * cs);
-            w[r][0] = d0 - d2; w[r][1] = d1 + d2; w[r][2] = d2 - d1; w[r][3] = d1 - d3;
+        v16 w[6][6];
+        for (int r = 0; r < 6; r++) {
+            const float *row = d + r * rs;
+            WINO_BT(load16(row), load16(row + cs), load16(row + 2 * cs), load16(row + 3 * cs),
+                    load16(row + 4 * cs), load16(row + 5 * cs), w[r]);
         }
-        for (int q = 0; q < 4; q++) {
-            store16(v + q * step + c0, w[0][q] - w[2][q]);
-            store16(v + (4 + q) * step + c0, w[1][q] + w[2][q]);
-            store16(v + (8 + q) * step + c0, w[2][q] - w[1][q]);
-            store16(v + (12 + q) * step + c0, w[1][q] - w[3][q]);
+        for (int q = 0; q < 6; q++) {
+            v16 t[6];
+            WINO_BT(w[0][q], w[1][q], w[2][q], w[3][q], w[4][q], w[5][q], t);
+            for (int i = 0; i < 6; i++) store16(v + (i * 6 + q) * step + c0, t[i]);
         }
     }
 }
-
-// Aᵀ's entry (row i, column r) for F(2×2, 3×3): Aᵀ = [1 1 1 0; 0 1 -1 -1].
-#define WINO_AT(i, r) ((i) == 0 ? ((r) < 3) : ((r) == 0 ? 0 : (r) == 1 ? 1 : -1))
-// y += c·m for a constant c in {-1, 0, 1}.
-#define WINO_ADD(y, c, m) do { if ((c) == 1) (y) += (m); else if ((c) == -1) (y) -= (m); } while (0)
-// Position (r, s) of four tiles k0…k0+3: its product over the input channels, added into the
-// outputs (i, j) with weight Aᵀ[i][r]·Aᵀ[j][s].
-#define WINO_POSITION(r, s) do {                                                              \
-        const float *v_ = V + ((long)((r) * 4 + (s)) * WINO_TILES + k0) * cinStride;          \
-        const float *u_ = U + (long)((r) * 4 + (s)) * cin * coutPad + co0;                     \
-        v16 m0 = {0}, m1 = {0}, m2 = {0}, m3 = {0};                                           \
-        for (int c = 0; c < cin; c++) {                                                       \
-            const v16 w_ = load16(u_ + (long)c * coutPad);                                    \
-            m0 += w_ * v_[c]; m1 += w_ * v_[cinStride + c];                                    \
-            m2 += w_ * v_[2 * cinStride + c]; m3 += w_ * v_[3 * cinStride + c];                \
-        }                                                                                     \
-        const v16 m_[4] = {m0, m1, m2, m3};                                                   \
-        for (int k = 0; k < 4; k++) {                                                         \
-            WINO_ADD(y[k][0], WINO_AT(0, r) * WINO_AT(0, s), m_[k]);                          \
-            WINO_ADD(y[k][1], WINO_AT(0, r) * WINO_AT(1, s), m_[k]);                          \
-            WINO_ADD(y[k][2], WINO_AT(1, r) * WINO_AT(0, s), m_[k]);                          \
-            WINO_ADD(y[k][3], WINO_AT(1, r) * WINO_AT(1, s), m_[k]);                          \
-        }                                                                                     \
-    } while (0)
 
 NAS_CLONES
 void nas_conv_winograd_forward(const float *xp, int Hp, int Wp, int cin, int cinStride,
                                const float *U, int coutPad, int OH, int OW, int cout, const float *bias,
                                float *out, const float *mask, float *stats) {
-    const int TH = (OH + 1) / 2, TW = (OW + 1) / 2, T = TH * TW;
-    // Transformed inputs of one block of tiles, V[16][WINO_TILES][cinStride]: it stays in cache
-    // between the input transform and the products.
-    float *V = aligned_alloc(64, sizeof(float) * 16 * WINO_TILES * (long)cinStride);
-    if (!V) abort();
+    const int TH = (OH + 3) / 4, TW = (OW + 3) / 4, T = TH * TW;
+    // V[36][WINO_TILES][cinStride]: one block's transformed inputs; M[36][WINO_TILES][16]: their
+    // products for 16 output channels.
+    float *V = aligned_alloc(64, sizeof(float) * 36 * WINO_TILES * (long)cinStride);
+    float *M = aligned_alloc(64, sizeof(float) * 36 * WINO_TILES * 16);
+    if (!V || !M) abort();
     float biasPad[16];
     v16 sum[coutPad / 16], sumSq[coutPad / 16];
     for (int b = 0; b < coutPad / 16; b++) { sum[b] = (v16){0}; sumSq[b] = (v16){0}; }
     for (int t0 = 0; t0 < T; t0 += WINO_TILES) {
         const int nt = T - t0 < WINO_TILES ? T - t0 : WINO_TILES;
-        // Input transform; the block's missing tiles are zero.
         for (int k = 0; k < WINO_TILES; k++) {
             nas_winograd_input_tile(xp, Hp, Wp, cinStride, (t0 + k) / TW, (t0 + k) % TW, k < nt,
                                     V + (long)k * cinStride, (long)WINO_TILES * cinStride);
         }
-        // Per 16 output channels and four tiles: the sixteen products over the input channels
-        // (four accumulators), each added straight into the 2×2 outputs it contributes to (AᵀmA
-        // with Aᵀ's entries 0, ±1), so the products never go to memory.
         for (int co0 = 0; co0 < coutPad; co0 += 16) {
             const int nco = cout - co0 < 16 ? cout - co0 : 16;
             const float *bp = NULL;
@@ -330,22 +323,43 @@ void nas_conv_winograd_forward(const float *xp, int Hp, int Wp, int cin, int cin
                 for (int q = 0; q < 16; q++) biasPad[q] = q < nco ? bias[co0 + q] : 0;
                 bp = biasPad;
             }
-            for (int k0 = 0; k0 < nt; k0 += 4) {
-                v16 y[4][4];
-                for (int k = 0; k < 4; k++) for (int q = 0; q < 4; q++) y[k][q] = (v16){0};
-                WINO_POSITION(0, 0); WINO_POSITION(0, 1); WINO_POSITION(0, 2); WINO_POSITION(0, 3);
-                WINO_POSITION(1, 0); WINO_POSITION(1, 1); WINO_POSITION(1, 2); WINO_POSITION(1, 3);
-                WINO_POSITION(2, 0); WINO_POSITION(2, 1); WINO_POSITION(2, 2); WINO_POSITION(2, 3);
-                WINO_POSITION(3, 0); WINO_POSITION(3, 1); WINO_POSITION(3, 2); WINO_POSITION(3, 3);
-                for (int k = k0; k < k0 + 4 && k < nt; k++) {
-                    const int ty = (t0 + k) / TW, tx = (t0 + k) % TW;
-                    for (int q = 0; q < 4; q++) {
-                        const int yy = 2 * ty + q / 2, xx = 2 * tx + q % 2;
-                        if (yy >= OH || xx >= OW) continue;
+            // The 36 products over the input channels, four tiles at a time.
+            for (int e = 0; e < 36; e++) {
+                const float *v_ = V + (long)e * WINO_TILES * cinStride;
+                const float *u_ = U + (long)e * cin * coutPad + co0;
+                v16 m0 = {0}, m1 = {0}, m2 = {0}, m3 = {0};
+                for (int c = 0; c < cin; c++) {
+                    const v16 w_ = load16(u_ + (long)c * coutPad);
+                    m0 += w_ * v_[c]; m1 += w_ * v_[cinStride + c];
+                    m2 += w_ * v_[2 * cinStride + c]; m3 += w_ * v_[3 * cinStride + c];
+                }
+                float *m_ = M + e * WINO_TILES * 16;
+                store16(m_, m0); store16(m_ + 16, m1); store16(m_ + 32, m2); store16(m_ + 48, m3);
+            }
+            // AᵀmA per tile, rows then columns.
+            for (int k = 0; k < nt; k++) {
+                const int ty = (t0 + k) / TW, tx = (t0 + k) % TW;
+                v16 z[6][4], y[4][4];
+                for (int r = 0; r < 6; r++) {
+                    const float *m_ = M + ((r * 6) * WINO_TILES + k) * 16;
+                    const long es = WINO_TILES * 16;
+                    WINO_AT(load16(m_), load16(m_ + es), load16(m_ + 2 * es), load16(m_ + 3 * es),
+                            load16(m_ + 4 * es), load16(m_ + 5 * es), z[r]);
+                }
+                for (int j = 0; j < 4; j++) {
+                    v16 o[4];
+                    WINO_AT(z[0][j], z[1][j], z[2][j], z[3][j], z[4][j], z[5][j], o);
+                    for (int i = 0; i < 4; i++) y[i][j] = o[i];
+                }
+                for (int i = 0; i < 4; i++) {
+                    const int yy = 4 * ty + i;
+                    if (yy >= OH) break;
+                    for (int j = 0; j < 4; j++) {
+                        const int xx = 4 * tx + j;
+                        if (xx >= OW) break;
                         const long p = ((long)yy * OW + xx) * cout + co0;
-                        const v16 o = y[k - k0][q];
-                        if (stats) { sum[co0 / 16] += o; sumSq[co0 / 16] += o * o; }
-                        store_block(out + p, o, bp, nco, mask ? mask + p : NULL);
+                        if (stats) { sum[co0 / 16] += y[i][j]; sumSq[co0 / 16] += y[i][j] * y[i][j]; }
+                        store_block(out + p, y[i][j], bp, nco, mask ? mask + p : NULL);
                     }
                 }
             }
@@ -360,49 +374,69 @@ void nas_conv_winograd_forward(const float *xp, int Hp, int Wp, int cin, int cin
         }
     }
     free(V);
+    free(M);
 }
 
-// The weight gradient by Winograd F(3×3, 2×2): each 2×2 block of the output gradient and its 4×4
-// input patch give a 3×3 weight-gradient contribution with 16 multiplications instead of 36, by
-// d → BᵀdB, g → GgGᵀ, m → AᵀmA with Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] (the forward
-// transform's, so nas_winograd_input_tile serves both), G = [1 0; ½ ½; ½ -½; 0 -1] and
-// Aᵀ = [1 1 1 0; 0 1 -1 0; 0 1 1 1]. (The usual pair has Bᵀ's and G's last rows negated: sign flips
-// that cancel in every product.) The output transform is linear, so the products are summed over
-// tiles (and images) first and transformed once at the end.
+// The weight gradient by Winograd F(3×3, 4×4): each 4×4 block of the output gradient and its 6×6
+// input patch give a 3×3 weight-gradient contribution with 36 multiplications instead of 144.
+// It is F(4×4, 3×3) transposed: with that algorithm's Bᵀ, G and Aᵀ, dW = Gᵀ[(A·gy·Aᵀ) ⊙ (Bᵀ·d·B)]G,
+// so the input transform is the forward one, the output gradient is transformed by A (6×4) and
+// the result by Gᵀ (3×6). The output transform is linear, so the products are summed over tiles
+// (and images) first and transformed once at the end.
 #define WINO_GRAD_TILES 8
+
+// A·g for four vectors g0…g3 into h[0…5] (A = (Aᵀ)ᵀ of F(4×4, 3×3)).
+#define WINO_A(g0, g1, g2, g3, h) do {                                                      \
+        const v16 p_ = (g0) + (g2), q_ = (g1) + (g3);                                       \
+        const v16 r_ = (g0) + 4.0f * (g2), s_ = 2.0f * (g1) + 8.0f * (g3);                  \
+        (h)[0] = (g0); (h)[1] = p_ + q_; (h)[2] = p_ - q_; (h)[3] = r_ + s_; (h)[4] = r_ - s_; \
+        (h)[5] = (g3);                                                                      \
+    } while (0)
+// Gᵀ·m for six vectors m0…m5 into o[0…2].
+#define WINO_GT(m0, m1, m2, m3, m4, m5, o) do {                                             \
+        const v16 p_ = (m1) + (m2), q_ = (m1) - (m2), r_ = (m3) + (m4), s_ = (m3) - (m4);   \
+        (o)[0] = 0.25f * (m0) - p_ * (1.0f / 6) + r_ * (1.0f / 24);                         \
+        (o)[1] = s_ * (1.0f / 12) - q_ * (1.0f / 6);                                        \
+        (o)[2] = (r_ - p_) * (1.0f / 6) + (m5);                                             \
+    } while (0)
 
 NAS_CLONES
 void nas_winograd_weight_grad(const float *xp, int Hp, int Wp, int cinStride,
                               const float *gy, int coutPad, int OH, int OW, float *M) {
-    const int TH = (OH + 1) / 2, TW = (OW + 1) / 2, T = TH * TW;
-    float *X = aligned_alloc(64, sizeof(float) * 16 * WINO_GRAD_TILES * ((long)cinStride + coutPad));
+    const int TH = (OH + 3) / 4, TW = (OW + 3) / 4, T = TH * TW;
+    // X[36][WINO_GRAD_TILES][cinStride] and Gt[36][WINO_GRAD_TILES][coutPad]: one block of
+    // tiles' transformed inputs and output gradients.
+    float *X = aligned_alloc(64, sizeof(float) * 36 * WINO_GRAD_TILES * ((long)cinStride + coutPad));
     if (!X) abort();
-    float *Gt = X + 16 * WINO_GRAD_TILES * (long)cinStride;
+    float *Gt = X + 36 * WINO_GRAD_TILES * (long)cinStride;
     const long xStep = (long)WINO_GRAD_TILES * cinStride, gStep = (long)WINO_GRAD_TILES * coutPad;
     for (int t0 = 0; t0 < T; t0 += WINO_GRAD_TILES) {
         const int nt = T - t0 < WINO_GRAD_TILES ? T - t0 : WINO_GRAD_TILES;
         for (int k = 0; k < nt; k++) {
             const int ty = (t0 + k) / TW, tx = (t0 + k) % TW;
             nas_winograd_input_tile(xp, Hp, Wp, cinStride, ty, tx, 1, X + (long)k * cinStride, xStep);
-            const int y1 = 2 * ty + 1 < OH, x1 = 2 * tx + 1 < OW;
             for (int co0 = 0; co0 < coutPad; co0 += 16) {
-                const float *g = gy + ((long)(2 * ty) * OW + 2 * tx) * coutPad + co0;
-                const v16 g00 = load16(g), g01 = x1 ? load16(g + coutPad) : (v16){0};
-                const v16 g10 = y1 ? load16(g + (long)OW * coutPad) : (v16){0};
-                const v16 g11 = y1 && x1 ? load16(g + ((long)OW + 1) * coutPad) : (v16){0};
-                const v16 r[4][2] = {{g00, g01}, {(g00 + g10) * 0.5f, (g01 + g11) * 0.5f},
-                                     {(g00 - g10) * 0.5f, (g01 - g11) * 0.5f}, {-g10, -g11}};
-                float *o = Gt + (long)k * coutPad + co0;
+                // A·gy·Aᵀ of the 4×4 block (rows past the map are zero), rows then columns.
+                v16 h[4][6];
                 for (int i = 0; i < 4; i++) {
-                    store16(o + (i * 4) * gStep, r[i][0]);
-                    store16(o + (i * 4 + 1) * gStep, (r[i][0] + r[i][1]) * 0.5f);
-                    store16(o + (i * 4 + 2) * gStep, (r[i][0] - r[i][1]) * 0.5f);
-                    store16(o + (i * 4 + 3) * gStep, -r[i][1]);
+                    const int yy = 4 * ty + i;
+                    v16 g[4];
+                    for (int j = 0; j < 4; j++) {
+                        const int xx = 4 * tx + j;
+                        g[j] = yy < OH && xx < OW ? load16(gy + ((long)yy * OW + xx) * coutPad + co0) : (v16){0};
+                    }
+                    WINO_A(g[0], g[1], g[2], g[3], h[i]);
+                }
+                float *o = Gt + (long)k * coutPad + co0;
+                for (int q = 0; q < 6; q++) {
+                    v16 c[6];
+                    WINO_A(h[0][q], h[1][q], h[2][q], h[3][q], c);
+                    for (int p = 0; p < 6; p++) store16(o + (p * 6 + q) * gStep, c[p]);
                 }
             }
         }
         // M[e] += X[e]ᵀ·Gt[e]: 16 input channels × 16 output channels in registers over the tiles.
-        for (int e = 0; e < 16; e++) {
+        for (int e = 0; e < 36; e++) {
             for (int c0 = 0; c0 < cinStride; c0 += 16) {
                 for (int co0 = 0; co0 < coutPad; co0 += 16) {
                     float *m = M + ((long)e * cinStride + c0) * coutPad + co0;
@@ -426,18 +460,18 @@ NAS_CLONES
 void nas_winograd_weight_grad_output(const float *M, int cinStride, int coutPad, float *dwt) {
     const long plane = (long)cinStride * coutPad;
     for (long i0 = 0; i0 < plane; i0 += 16) {
-        v16 m[4][4], u[3][4];
-        for (int e = 0; e < 16; e++) m[e / 4][e % 4] = load16(M + e * plane + i0);
-        for (int q = 0; q < 4; q++) {
-            u[0][q] = m[0][q] + m[1][q] + m[2][q];
-            u[1][q] = m[1][q] - m[2][q];
-            u[2][q] = m[1][q] + m[2][q] + m[3][q];
+        v16 u[6][3];
+        for (int r = 0; r < 6; r++) {
+            const float *m = M + (long)(r * 6) * plane + i0;
+            WINO_GT(load16(m), load16(m + plane), load16(m + 2 * plane), load16(m + 3 * plane),
+                    load16(m + 4 * plane), load16(m + 5 * plane), u[r]);
         }
-        for (int i = 0; i < 3; i++) {
-            const v16 o[3] = {u[i][0] + u[i][1] + u[i][2], u[i][1] - u[i][2], u[i][1] + u[i][2] + u[i][3]};
-            for (int j = 0; j < 3; j++) {
+        for (int j = 0; j < 3; j++) {
+            v16 o[3];
+            WINO_GT(u[0][j], u[1][j], u[2][j], u[3][j], u[4][j], u[5][j], o);
+            for (int i = 0; i < 3; i++) {
                 float *d = dwt + (i * 3 + j) * plane + i0;
-                store16(d, load16(d) + o[j]);
+                store16(d, load16(d) + o[i]);
             }
         }
     }

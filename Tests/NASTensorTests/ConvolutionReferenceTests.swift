@@ -66,14 +66,15 @@ final class ConvolutionReferenceTests: XCTestCase {
         check("1x3 asymmetric 19→5", x: [2, 4, 6, 19], w: [5, 1, 3, 19], Conv2dOptions(stride: (1, 2), padding: (0, 1)), seed: 5)
     }
 
-    /// 3×3 stride-1 convolutions from 8 input channels on run as Winograd F(2×2, 3×3) (forward and
-    /// input gradient) and F(3×3, 2×2) (weight gradient): odd map sizes (partial tiles), channel
-    /// counts off multiples of 16, several channel blocks, no padding and padding 2.
+    /// 3×3 stride-1 convolutions from 8 input channels on run as Winograd F(4×4, 3×3) (forward and
+    /// input gradient) and F(3×3, 4×4) (weight gradient): map sizes off multiples of 4 (partial
+    /// tiles), channel counts off multiples of 16, several channel blocks, no padding and padding 2.
     func testWinogradShapes() {
         check("winograd 16→32, 7×9", x: [2, 7, 9, 16], w: [32, 3, 3, 16], Conv2dOptions(padding: 1), seed: 9)
         check("winograd 64→64, 8×8", x: [1, 8, 8, 64], w: [64, 3, 3, 64], Conv2dOptions(padding: 1), seed: 10)
         check("winograd 8→5, no padding", x: [2, 6, 7, 8], w: [5, 3, 3, 8], Conv2dOptions(), seed: 11)
         check("winograd 33→20, padding 2", x: [1, 5, 6, 33], w: [20, 3, 3, 33], Conv2dOptions(padding: 2), seed: 12)
+        check("winograd 16→16, 13×10", x: [1, 13, 10, 16], w: [16, 3, 3, 16], Conv2dOptions(padding: 1), seed: 15)
     }
 
     /// The fused ReLU-conv on the Winograd path: output, batch-norm channel sums and gradients
@@ -104,7 +105,7 @@ final class ConvolutionReferenceTests: XCTestCase {
 
     /// Winograd changes only the order of float32 operations: a short training run (conv → batch
     /// norm → ReLU ×3, global pooling, linear, SGD) gives the same losses with the direct kernels
-    /// to within 1e-4 relative (measured: see docs/engine.md).
+    /// to within 1e-4 relative (measured: docs/engine.md).
     func testWinogradTrainingMatchesDirect() {
         func losses() -> [Float] {
             var rng = SeededGenerator(seed: 14)

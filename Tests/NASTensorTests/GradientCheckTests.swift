@@ -255,7 +255,9 @@ final class GradientCheckTests: XCTestCase {
     private func checkConv(_ name: String, x: [Int], w: [Int], bias: Bool, _ o: Conv2dOptions) {
         var inputs = [randn(x, &rng), randn(w, &rng, std: 0.5)]
         if bias { inputs.append(randn([w[0]], &rng)) }
-        assertGradients("conv2d \(name)", inputs) { v in
+        // A convolution is linear in each element, so a large step costs no truncation error and
+        // keeps float32 rounding (larger through Winograd's transforms) out of the difference.
+        assertGradients("conv2d \(name)", inputs, step: 0.5) { v in
             conv2d(v[0], v[1], bias: v.count > 2 ? v[2] : nil, o)
         }
     }

@@ -35,11 +35,11 @@ void nas_conv_direct_forward(const float *xp, int Wp, int cin, int cinStride,
                              int OH, int OW, int cout, const float *bias, float *out,
                              const float *mask, float *stats);
 
-/// 3×3 weights packed as for the direct kernel, wt: [3, 3, K, Npad] → their Winograd F(2×2, 3×3)
-/// transforms U: [16, K, Npad] (Npad a multiple of 16).
+/// 3×3 weights packed as for the direct kernel, wt: [3, 3, K, Npad] → their Winograd F(4×4, 3×3)
+/// transforms U: [36, K, Npad] (Npad a multiple of 16).
 void nas_winograd_weights(const float *wt, int K, int Npad, float *U);
 
-/// A 3×3 stride-1 convolution of one padded channels-last image by Winograd F(2×2, 3×3): the same
+/// A 3×3 stride-1 convolution of one padded channels-last image by Winograd F(4×4, 3×3): the same
 /// contract as nas_conv_direct_forward with KH = KW = 3 and no stride or dilation (OH = Hp − 2,
 /// OW = Wp − 2), the weights transformed by nas_winograd_weights.
 void nas_conv_winograd_forward(const float *xp, int Hp, int Wp, int cin, int cinStride,
@@ -54,8 +54,8 @@ void nas_conv_direct_weight_grad(const float *xp, int Wp, int cin, int cinStride
                                  const float *gy, int coutPad, int KH, int KW, int SH, int SW, int DH, int DW,
                                  int OH, int OW, float *dwt);
 
-/// The weight gradient of a 3×3 stride-1 convolution for one image by Winograd F(3×3, 2×2), left
-/// in the transformed domain: M: [16, cinStride, coutPad] += the per-position products. xp and gy
+/// The weight gradient of a 3×3 stride-1 convolution for one image by Winograd F(3×3, 4×4), left
+/// in the transformed domain: M: [36, cinStride, coutPad] += the per-position products. xp and gy
 /// as for nas_conv_direct_weight_grad (OH = Hp − 2, OW = Wp − 2). nas_winograd_weight_grad_output
 /// adds the weight gradient of the accumulated M into dwt: [3, 3, cinStride, coutPad].
 void nas_winograd_weight_grad(const float *xp, int Hp, int Wp, int cinStride,
