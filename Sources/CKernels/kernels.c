@@ -219,8 +219,10 @@ void nas_conv_direct_forward(const float *xp, int Wp, int cin, int cinStride,
 // Aᵀ's entries are not all 0 and ±1 (as F(2×2, 3×3)'s are, whose products could go straight into
 // the outputs), so the products of a block of tiles go to a small buffer (L1) and are transformed
 // from there; per output, F(2×2, 3×3) took 4 multiplications, this takes 2.25, and the kernel
-// runs in 0.6 of the time at every NAS-Bench-201 stage shape (bench/conv_kernels.sh).
+// runs in 0.6–0.75 of F(2×2, 3×3)'s time at NAS-Bench-201's stage shapes (bench/conv_kernels.sh).
+// Four tiles per block: the product loop below keeps one accumulator per tile.
 #define WINO_TILES 4
+_Static_assert(WINO_TILES == 4, "nas_conv_winograd_forward's product loop has four accumulators");
 
 // Bᵀ·d for six vectors d0…d5 into t[0…5].
 #define WINO_BT(d0, d1, d2, d3, d4, d5, t) do {                                             \
@@ -271,7 +273,8 @@ void nas_winograd_input_tile(const float *xp, int Hp, int Wp, int cinStride, int
     float patch[6 * 6 * 16];
     const int inside = present && 4 * ty + 5 < Hp && 4 * tx + 5 < Wp;
     for (int c0 = 0; c0 < cinStride; c0 += 16) {
-        const float *d = xp + ((long)(4 * ty) * Wp + 4 * tx) * cinStride + c0;
+        // (A missing tile's patch may lie past the buffer: its address is not formed.)
+        const float *d = present ? xp + ((long)(4 * ty) * Wp + 4 * tx) * cinStride + c0 : xp;
         long rs = (long)Wp * cinStride, cs = cinStride;
         if (!inside) {
             for (int r = 0; r < 6; r++) {
@@ -305,8 +308,8 @@ void nas_conv_winograd_forward(const float *xp, int Hp, int Wp, int cin, int cin
     // V[36][WINO_TILES][cinStride]: one block's transformed inputs; M[36][WINO_TILES][16]: their
     // products for 16 output channels.
     float *V = aligned_alloc(64, sizeof(float) * 36 * WINO_TILES * (long)cinStride);
-    float *M = aligned_alloc(64, sizeof(float) * 36 * WINO_TILES * 16);
-    if (!V || !M) abort();
+    _Alignas(64) float M[36 * WINO_TILES * 16];
+    if (!V) abort();
     float biasPad[16];
     v16 sum[coutPad / 16], sumSq[coutPad / 16];
     for (int b = 0; b < coutPad / 16; b++) { sum[b] = (v16){0}; sumSq[b] = (v16){0}; }
@@ -374,7 +377,6 @@ void nas_conv_winograd_forward(const float *xp, int Hp, int Wp, int cin, int cin
         }
     }
     free(V);
-    free(M);
 }
 
 // The weight gradient by Winograd F(3×3, 4×4): each 4×4 block of the output gradient and its 6×6
@@ -416,7 +418,7 @@ void nas_winograd_weight_grad(const float *xp, int Hp, int Wp, int cinStride,
             const int ty = (t0 + k) / TW, tx = (t0 + k) % TW;
             nas_winograd_input_tile(xp, Hp, Wp, cinStride, ty, tx, 1, X + (long)k * cinStride, xStep);
             for (int co0 = 0; co0 < coutPad; co0 += 16) {
-                // A·gy·Aᵀ of the 4×4 block (rows past the map are zero), rows then columns.
+                // A·gy·Aᵀ of the 4×4 block (rows and columns past the map are zero), rows then columns.
                 v16 h[4][6];
                 for (int i = 0; i < 4; i++) {
                     const int yy = 4 * ty + i;

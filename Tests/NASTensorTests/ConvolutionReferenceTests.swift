@@ -75,6 +75,8 @@ final class ConvolutionReferenceTests: XCTestCase {
         check("winograd 8→5, no padding", x: [2, 6, 7, 8], w: [5, 3, 3, 8], Conv2dOptions(), seed: 11)
         check("winograd 33→20, padding 2", x: [1, 5, 6, 33], w: [20, 3, 3, 33], Conv2dOptions(padding: 2), seed: 12)
         check("winograd 16→16, 13×10", x: [1, 13, 10, 16], w: [16, 3, 3, 16], Conv2dOptions(padding: 1), seed: 15)
+        // No padding and a multiple of 16 channels: the forward pass reads the input in place.
+        check("winograd 16→16 in place, 7×6", x: [1, 7, 6, 16], w: [16, 3, 3, 16], Conv2dOptions(), seed: 16)
     }
 
     /// The fused ReLU-conv on the Winograd path: output, batch-norm channel sums and gradients
@@ -103,7 +105,7 @@ final class ConvolutionReferenceTests: XCTestCase {
         }
     }
 
-    /// Winograd changes only the order of float32 operations: a short training run (conv → batch
+    /// Winograd reorders and rescales float32 arithmetic: a short training run (conv → batch
     /// norm → ReLU ×3, global pooling, linear, SGD) gives the same losses with the direct kernels
     /// to within 1e-4 relative (measured: docs/engine.md).
     func testWinogradTrainingMatchesDirect() {
