@@ -136,6 +136,14 @@ typedef int v16i __attribute__((vector_size(64)));
         else for (int k_ = 0; k_ < (n); k_++) (dst)[k_] = t_[k_];             \
     } while (0)
 
+// The bias of output channels co0 … co0 + nco − 1 as a full 16-lane block for store_block (zeros
+// past nco), written into pad; NULL without a bias.
+static inline const float *bias_block(const float *bias, int co0, int nco, float pad[16]) {
+    if (!bias) return NULL;
+    for (int k = 0; k < 16; k++) pad[k] = k < nco ? bias[co0 + k] : 0;
+    return pad;
+}
+
 NAS_CLONES
 void nas_conv_direct_forward(const float *xp, int Wp, int cin, int cinStride,
                              const float *wt, int coutPad, int KH, int KW, int SH, int SW, int DH, int DW,
@@ -144,11 +152,7 @@ void nas_conv_direct_forward(const float *xp, int Wp, int cin, int cinStride,
     float biasPad[16];
     for (int co0 = 0; co0 < cout; co0 += 16) {
         const int nco = cout - co0 < 16 ? cout - co0 : 16;
-        const float *bp = NULL;
-        if (bias) {
-            for (int k = 0; k < 16; k++) biasPad[k] = k < nco ? bias[co0 + k] : 0;
-            bp = biasPad;
-        }
+        const float *bp = bias_block(bias, co0, nco, biasPad);
         // Output pixels in row-major order, eight at a time across row ends, so narrow maps
         // (7×7, 14×14) keep eight independent accumulators in flight too.
         const long P = (long)OH * OW;
@@ -321,11 +325,7 @@ void nas_conv_winograd_forward(const float *xp, int Hp, int Wp, int cin, int cin
         }
         for (int co0 = 0; co0 < coutPad; co0 += 16) {
             const int nco = cout - co0 < 16 ? cout - co0 : 16;
-            const float *bp = NULL;
-            if (bias) {
-                for (int q = 0; q < 16; q++) biasPad[q] = q < nco ? bias[co0 + q] : 0;
-                bp = biasPad;
-            }
+            const float *bp = bias_block(bias, co0, nco, biasPad);
             // The 36 products over the input channels, four tiles at a time.
             for (int e = 0; e < 36; e++) {
                 const float *v_ = V + (long)e * WINO_TILES * cinStride;

@@ -19,7 +19,7 @@ public final class Storage: @unchecked Sendable {
     /// 16-byte aligned, every load straddles two lines, and the alignment malloc handed a tensor
     /// changed from run to run (training steps 30 % apart). Over-allocating and rounding up keeps
     /// malloc's reuse of freed chunks, which aligned_alloc fragmented (peak RSS 3× higher).
-    private static let lineFloats = 16
+    static let lineFloats = 16
 
     public init(count: Int) {
         _ = Self.allocatorTuned
@@ -41,7 +41,8 @@ extension UnsafeMutablePointer where Pointee == Float {
     /// A kernel's scratch buffer starting on a cache line (see `Storage.lineFloats`); free it with
     /// `deallocate()`.
     static func allocateLineAligned(capacity: Int) -> UnsafeMutablePointer<Float> {
-        UnsafeMutableRawPointer.allocate(byteCount: Swift.max(capacity, 1) * MemoryLayout<Float>.stride, alignment: 64)
+        UnsafeMutableRawPointer.allocate(byteCount: Swift.max(capacity, 1) * MemoryLayout<Float>.stride,
+                                         alignment: Storage.lineFloats * MemoryLayout<Float>.stride)
             .bindMemory(to: Float.self, capacity: Swift.max(capacity, 1))
     }
 }
